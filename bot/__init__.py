@@ -1,0 +1,1 @@
+"""Answering questions and the front ends; imports index, never the reverse."""

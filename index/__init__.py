@@ -1,0 +1,1 @@
+"""Building and searching the article index; knows nothing of LLMs or Telegram."""

@@ -1,0 +1,54 @@
+"""Errors raised by the index package, each naming the file or thing that caused it."""
+
+from __future__ import annotations
+
+
+class TanyaIndexError(Exception):
+    """Base class for index errors; the message is one line meant for the user."""
+
+
+class IndexNotFoundError(TanyaIndexError):
+    """No index exists at the given directory yet."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"no index at {path}; build one with `tanya index sync ARTICLES_DIR`")
+
+
+class IndexMismatchError(TanyaIndexError):
+    """The index on disk was built with another embedding model or chunking."""
+
+    def __init__(self, path: str, what: str, on_disk: str, wanted: str) -> None:
+        super().__init__(
+            f"index at {path} was built with {what} {on_disk!r} but {wanted!r} is configured; "
+            "run `tanya index rebuild` to re-embed every article with the new settings"
+        )
+
+
+class IndexCorruptError(TanyaIndexError):
+    """A file of the index cannot be read."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"index file {path} is unreadable: {reason}")
+
+
+class IndexBusyError(TanyaIndexError):
+    """Another process holds the write lock."""
+
+    def __init__(self, lock_path: str) -> None:
+        super().__init__(
+            f"another sync is writing the index (lock {lock_path}); wait for it to finish and retry"
+        )
+
+
+class ArticleNotFoundError(TanyaIndexError):
+    """No article with that id is in the index."""
+
+    def __init__(self, article_id: str) -> None:
+        super().__init__(f"no article with id {article_id!r} in the index (see `tanya index status`)")
+
+
+class EmbeddingModelError(TanyaIndexError):
+    """The embedding model could not be loaded."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"cannot load embedding model {name!r}: {reason}")
