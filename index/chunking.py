@@ -23,7 +23,8 @@ class ChunkSettings:
 
     def __post_init__(self) -> None:
         if not 10 <= self.words <= self.max_words:
-            raise ValueError(f"chunk words must be 10..max_words, got {self.words}/{self.max_words}")
+            raise ValueError(
+                f"chunk words must be 10..max_words, got {self.words}/{self.max_words}")
         if self.overlap_sentences < 0:
             raise ValueError("chunk overlap must be >= 0 sentences")
 
@@ -39,7 +40,7 @@ class _Span:
     words: int
 
 
-def _sentence_spans(text: str, language: str) -> list[_Span]:
+def _sentence_spans(text: str, language: str, max_words: int) -> list[_Span]:
     """Sentence spans with surrounding whitespace trimmed; empty sentences dropped."""
     spans: list[_Span] = []
     for b in get_sentence_boundaries(language, text):
@@ -50,11 +51,11 @@ def _sentence_spans(text: str, language: str) -> list[_Span]:
             continue
         start += len(piece) - len(piece.lstrip())
         end = start + len(stripped)
-        spans.extend(_split_long(text, start, end))
+        spans.extend(_split_long(text, start, end, max_words))
     return spans
 
 
-def _split_long(text: str, start: int, end: int, limit: int = 60) -> Iterator[_Span]:
+def _split_long(text: str, start: int, end: int, limit: int) -> Iterator[_Span]:
     """Cut a run-on 'sentence' (tables, lists without stops) into word windows."""
     words = list(_WORD.finditer(text, start, end))
     for i in range(0, len(words), limit):
@@ -64,7 +65,7 @@ def _split_long(text: str, start: int, end: int, limit: int = 60) -> Iterator[_S
 
 def chunk_article(article: Article, settings: ChunkSettings) -> list[Chunk]:
     """Pack whole sentences into chunks of about `settings.words` words, with overlap."""
-    spans = _sentence_spans(article.text, _language_code(article.language))
+    spans = _sentence_spans(article.text, _language_code(article.language), settings.max_words)
     groups: list[list[_Span]] = []
     i = 0
     while i < len(spans):

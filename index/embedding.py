@@ -138,7 +138,7 @@ def _load(model_name: str, device: str) -> SentenceTransformer:
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:  # pragma: no cover - a broken install
-        raise EmbeddingModelError(model_name, f"sentence-transformers is not installed ({exc})") from exc
+        raise EmbeddingModelError(model_name, f"sentence-transformers missing ({exc})") from exc
     packaged = packaged_model_path(model_name)
     local = Path(model_name).expanduser()
     target = str(packaged) if packaged else (str(local) if local.exists() else model_name)

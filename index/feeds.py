@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,7 +26,8 @@ def read_feed(data: bytes, feed_key: str, fetch: Fetch | None) -> Iterator[Draft
     """Articles of a feed; entries whose page cannot be fetched fall back to their summary."""
     import feedparser
 
-    parsed = feedparser.parse(data)
+    # A stream, never bare bytes: feedparser would open bytes that name a path as a file.
+    parsed = feedparser.parse(io.BytesIO(data))
     if not parsed.entries:
         reason = getattr(parsed, "bozo_exception", None)
         raise SourceReadError(f"not an RSS/Atom feed{f' ({reason})' if reason else ''}")

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from index.records import Article
@@ -57,10 +58,17 @@ def decode_text(data: bytes) -> str:
 
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise SourceReadError("binary content, not text")
-    best = from_bytes(data[: 4 * 2**20]).best()
+    matches = from_bytes(data[: 4 * 2**20])
+    best = matches.best()
     if best is None:
         raise SourceReadError("binary content or unknown text encoding")
-    text = data.decode(best.encoding, errors="replace").lstrip("\ufeff")
+    encoding = best.encoding
+    # Short Western text often scores as well in cp1250/cp1257 (è -> č, û -> ű); prefer cp1252.
+    western = next((m for m in matches if "cp1252" in m.could_be_from_charset), None)
+    if western is not None and not best.encoding.startswith("utf") \
+            and western.chaos <= best.chaos + 0.05:
+        encoding = "cp1252"
+    text = data.decode(encoding, errors="replace").lstrip("\ufeff")
     controls = sum(1 for ch in text[:10000] if ord(ch) < 32 and ch not in "\n\r\t\f")
     if controls > len(text[:10000]) * 0.01:
         raise SourceReadError("binary content, not text")
@@ -85,6 +93,10 @@ def iso_date(value: Any) -> str | None:
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).date().isoformat()
     except ValueError:
+        pass
+    try:  # RSS uses RFC 822 dates: "Tue, 05 Mar 2024 10:00:00 +0700"
+        return parsedate_to_datetime(text).date().isoformat()
+    except (TypeError, ValueError, IndexError):
         return text[:40] or None
 
 
@@ -129,7 +141,10 @@ def read_html(data: bytes, source: str, stem: str, url: str | None = None) -> Dr
     import trafilatura
 
     html = decode_text(data)
-    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False)
+    # Menus and footers are never the article; without pruning, the fallback extractors
+    # return a nav-only page's menu as its text.
+    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False,
+                                      prune_xpath=["//nav", "//footer"])
     text = getattr(doc, "text", None) if doc is not None else None
     if not text or not text.strip():
         raise SourceReadError("no main text found in the HTML page")
@@ -143,7 +158,7 @@ def read_html(data: bytes, source: str, stem: str, url: str | None = None) -> Dr
 def read_pdf(data: bytes, source: str, stem: str, max_pages: int) -> Draft:
     """Text of a PDF, page by page, via pypdf."""
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+    from pypdf.errors import DependencyError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -155,6 +170,8 @@ def read_pdf(data: bytes, source: str, stem: str, max_pages: int) -> Draft:
         info = reader.metadata
     except SourceReadError:
         raise
+    except DependencyError as exc:  # AES-encrypted, and the 'cryptography' package is missing
+        raise SourceReadError("encrypted PDF (AES needs the 'cryptography' package)") from exc
     except (PyPdfError, ValueError, KeyError, OSError, TypeError, AssertionError) as exc:
         raise SourceReadError(f"broken PDF: {str(exc).splitlines()[0] if str(exc) else exc!r}") from exc
     text = _require_text("\n\n".join(p.strip() for p in pages if p.strip()))

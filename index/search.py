@@ -53,7 +53,7 @@ def dense_weight(bm25: Scored, settings: SearchSettings) -> float:
     if len(bm25) < 2 or bm25[0][1] <= 0:
         return settings.dense_weight
     gap = (bm25[0][1] - bm25[1][1]) / bm25[0][1]
-    return settings.dense_weight * (1.0 - gap) ** settings.gap_power
+    return float(settings.dense_weight * (1.0 - gap) ** settings.gap_power)
 
 
 def fuse(dense: Scored, bm25: Scored, k: int, settings: SearchSettings) -> list[Fused]:

@@ -6,6 +6,7 @@ One bad source is reported with its reason and the rest go on.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,12 +74,20 @@ def scan(specs: list[str], limits: SourceLimits,
         root = str(path.resolve())
         result.prune_roots.append(root)
         for file in _walk(path, result) if path.is_dir() else [path]:
-            key = str(file.resolve())
+            key = _file_key(file)
             result.seen.add(key)
             if on_item:
                 on_item(key)
             _collect(result, key, _read_file(file, key, limits))
     return result
+
+
+def _file_key(file: Path) -> str:
+    """The resolved path; a dangling or looping link keeps its own (absolute) name."""
+    try:
+        return str(file.resolve(strict=True))
+    except (OSError, RuntimeError):  # RuntimeError: symlink loop on Python < 3.13
+        return os.path.abspath(file)
 
 
 def _collect(result: Scan, key: str, items: Iterator[Draft | SourceReadError]) -> None:
@@ -110,7 +119,10 @@ def _walk(folder: Path, result: Scan) -> Iterator[Path]:
 
 
 def _read_file(path: Path, key: str, limits: SourceLimits) -> Iterator[Draft | SourceReadError]:
-    size = path.stat().st_size
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
+        raise SourceReadError("not a regular file")
+    size = info.st_size
     if size > limits.max_bytes:
         raise SourceReadError(f"{size} bytes, over the limit of {limits.max_bytes} "
                               "(TANYA_MAX_SOURCE_MB)")

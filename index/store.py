@@ -173,7 +173,8 @@ class IndexStore:
         return sum(p.stat().st_size for p in self.generation.iterdir() if p.is_file())
 
 
-def _iter_articles(db: sqlite3.Connection, article_id: str | None = None) -> Iterator[StoredArticle]:
+def _iter_articles(db: sqlite3.Connection,
+                   article_id: str | None = None) -> Iterator[StoredArticle]:
     where = "WHERE a.id = ?" if article_id is not None else ""
     sql = (
         f"SELECT {', '.join('a.' + c for c in _ARTICLE_COLS.split(', '))}, a.content_hash, "

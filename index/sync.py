@@ -44,8 +44,10 @@ def _under(source: str, roots: Sequence[str]) -> bool:
     return any(source == r or source.startswith((r + os.sep, r + "#")) for r in roots)
 
 
-def sync(index_dir: Path, specs: Sequence[str], embedder: Embedder, chunking: ChunkSettings,
-         limits: SourceLimits, *, prune: bool = True, progress: Progress | None = None) -> SyncReport:
+def sync(
+    index_dir: Path, specs: Sequence[str], embedder: Embedder, chunking: ChunkSettings,
+    limits: SourceLimits, *, prune: bool = True, progress: Progress | None = None,
+) -> SyncReport:
     """Bring the index in line with the given sources; prune only inside folder/file roots."""
     started = time.perf_counter()
     report = SyncReport()

@@ -1,0 +1,68 @@
+"""Shared fixtures: a temporary TANYA_HOME, a fake embedder and a small article folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.chunking import ChunkSettings
+from index.sources import SourceLimits
+from index.sync import SyncReport, sync
+from tests.fakes import HashingEmbedder
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own TANYA_HOME and no stray TANYA_ settings."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("TANYA_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("TANYA_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture
+def embedder() -> HashingEmbedder:
+    """A fresh fake embedder."""
+    return HashingEmbedder()
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path) -> Path:
+    """Where the test index goes."""
+    return tmp_path / "index"
+
+
+def write_md(folder: Path, name: str, title: str, body: str, **meta: str) -> Path:
+    """Write a Markdown article with front matter."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["---", f'title: "{title}"', *(f'{k}: "{v}"' for k, v in meta.items()), "---", body]
+    path = folder / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """Three small articles in a folder."""
+    folder = tmp_path / "articles"
+    write_md(folder, "musk.md", "Musk and OpenAI",
+             "Musk left OpenAI in 2018 after a power struggle. He wanted to run the company. "
+             "Altman and the other founders refused.", outlet="Kabar", published="2023-04-12")
+    write_md(folder, "rice.md", "Rice harvest",
+             "Farmers in Sukamulya harvested 6.8 tonnes of rice per hectare this year. "
+             "Prices held at 5,100 rupiah per kilogram.")
+    write_md(folder, "frog.md", "A new frog",
+             "Scientists described a tiny frog species from a cloud forest. It is 12 mm long.")
+    return folder
+
+
+def run_sync(index_dir: Path, paths: list[str], emb: HashingEmbedder,
+             chunking: ChunkSettings | None = None, prune: bool = True) -> SyncReport:
+    """Sync with test defaults."""
+    return sync(index_dir, paths, emb, chunking or ChunkSettings(), SourceLimits(), prune=prune)

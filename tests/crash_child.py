@@ -1,0 +1,64 @@
+"""Run a sync in a child process and SIGKILL it at a chosen point (used by test_crash.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from index import generations, store, vectors
+from index.chunking import ChunkSettings
+from index.sources import SourceLimits
+from index.sync import sync
+from tests.fakes import HashingEmbedder
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _arm(point: str) -> None:
+    """Replace one step of the write path with 'do part of it, then die'."""
+    if point.startswith("put:"):
+        limit, calls = int(point[4:]), [0]
+        real_put = store.IndexWriter.put
+
+        def put(self: store.IndexWriter, *args: Any) -> None:
+            calls[0] += 1
+            if calls[0] > limit:
+                _die()
+            real_put(self, *args)
+
+        store.IndexWriter.put = put  # type: ignore[method-assign]
+    elif point == "save":
+        def save(index: Any, path: Path) -> None:
+            path.write_bytes(b"partial faiss file")
+            _die()
+
+        store.vectors.save = save  # type: ignore[assignment]
+    elif point in ("publish", "after-publish"):
+        real_publish = generations.publish
+
+        def publish(index_dir: Path, generation: Path) -> None:
+            if point == "after-publish":
+                real_publish(index_dir, generation)
+            else:
+                (index_dir / "CURRENT.tmp").write_text("g999999")
+            _die()
+
+        store.generations.publish = publish  # type: ignore[assignment]
+    elif point != "none":
+        raise SystemExit(f"unknown kill point {point}")
+    _ = vectors  # the module whose functions the store calls
+
+
+def main() -> None:
+    index_dir, folder, point = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    _arm(point)
+    sync(index_dir, [folder], HashingEmbedder(), ChunkSettings(), SourceLimits())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""The embedding backend: the packaged default model offline, prefixes, the hub path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from index import embedding
+from index.embedding import (
+    DEFAULT_MODEL,
+    SentenceTransformerEmbedder,
+    known_prefixes,
+    packaged_model_path,
+)
+from index.errors import EmbeddingModelError
+
+
+def test_known_prefixes() -> None:
+    assert known_prefixes("intfloat/multilingual-e5-small") == ("query: ", "passage: ")
+    assert known_prefixes(DEFAULT_MODEL) == ("", "")
+
+
+def test_default_model_resolves_to_the_package() -> None:
+    path = packaged_model_path(DEFAULT_MODEL)
+    assert path is not None and (path / "model.safetensors").is_file()
+    assert packaged_model_path("intfloat/multilingual-e5-small") is None
+
+
+def test_hub_name_goes_to_the_download_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub
+    import huggingface_hub.file_download
+
+    calls: list[Any] = []
+
+    def blocked(*args: Any, **kwargs: Any) -> None:
+        calls.append(kwargs.get("repo_id") or (args[0] if args else None))
+        raise OSError("download blocked by the test")
+
+    for mod in (huggingface_hub, huggingface_hub.file_download):
+        monkeypatch.setattr(mod, "hf_hub_download", blocked)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", blocked)
+    with pytest.raises(EmbeddingModelError, match="multilingual-e5-small"):
+        SentenceTransformerEmbedder("intfloat/multilingual-e5-small")
+    assert calls and calls[0] == "intfloat/multilingual-e5-small"
+
+
+def test_missing_local_folder_is_a_clear_error(tmp_path: Any) -> None:
+    with pytest.raises(EmbeddingModelError) as err:
+        SentenceTransformerEmbedder(str(tmp_path / "empty-model-dir") + "/")
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.slow
+def test_packaged_model_embeds_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    emb = SentenceTransformerEmbedder()
+    assert emb.dim == 384 and emb.name == DEFAULT_MODEL
+    vecs = emb.embed_passages(["Musk left OpenAI.", "Farmers harvested rice.", ""])
+    assert vecs.shape == (3, 384) and vecs.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vecs[:2], axis=1), 1.0, atol=1e-5)
+    q = emb.embed_query("Why did Musk leave OpenAI?")
+    assert q.shape == (1, 384)
+    assert float(vecs[0] @ q[0]) > float(vecs[1] @ q[0])
+    assert emb.embed_passages([]).shape == (0, 384)
+
+
+def test_prefixes_are_applied(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+
+    class Model:
+        def get_embedding_dimension(self) -> int:
+            return 2
+
+        def encode(self, texts: list[str], **kwargs: Any) -> Any:
+            seen.append(texts)
+            return np.ones((len(texts), 2), dtype=np.float32)
+
+    monkeypatch.setattr(embedding, "_load", lambda name, device: Model())
+    emb = SentenceTransformerEmbedder("intfloat/multilingual-e5-small")
+    emb.embed_query("q")
+    emb.embed_passages(["p"])
+    assert seen == [["query: q"], ["passage: p"]]
+    custom = SentenceTransformerEmbedder("x/y", query_prefix="Q: ", passage_prefix="")
+    custom.embed_query("q")
+    assert seen[-1] == ["Q: q"]
