@@ -44,7 +44,8 @@ class ArticleNotFoundError(TanyaIndexError):
     """No article with that id is in the index."""
 
     def __init__(self, article_id: str) -> None:
-        super().__init__(f"no article with id {article_id!r} in the index (see `tanya index status`)")
+        super().__init__(
+            f"no article with id {article_id!r} in the index (see `tanya index status`)")
 
 
 class EmbeddingModelError(TanyaIndexError):

@@ -18,8 +18,8 @@ Fetch = Callable[[str], tuple[bytes, str]]
 def looks_like_feed(data: bytes) -> bool:
     """True when the bytes start like an RSS, RDF or Atom document."""
     head = data[:2048].lstrip().lower()
-    return head.startswith(b"<?xml") and (b"<rss" in head or b"<feed" in head or b"<rdf" in head) \
-        or head.startswith((b"<rss", b"<feed", b"<rdf"))
+    roots = (b"<rss", b"<feed", b"<rdf")
+    return head.startswith(roots) or (head.startswith(b"<?xml") and any(r in head for r in roots))
 
 
 def read_feed(data: bytes, feed_key: str, fetch: Fetch | None) -> Iterator[Draft | SourceReadError]:

@@ -165,7 +165,8 @@ def read_pdf(data: bytes, source: str, stem: str, max_pages: int) -> Draft:
         if reader.is_encrypted and not reader.decrypt(""):
             raise SourceReadError("encrypted PDF (password required)")
         if len(reader.pages) > max_pages:
-            raise SourceReadError(f"PDF has {len(reader.pages)} pages, over the limit of {max_pages}")
+            raise SourceReadError(
+                f"PDF has {len(reader.pages)} pages, over the limit of {max_pages}")
         pages = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata
     except SourceReadError:
@@ -173,7 +174,8 @@ def read_pdf(data: bytes, source: str, stem: str, max_pages: int) -> Draft:
     except DependencyError as exc:  # AES-encrypted, and the 'cryptography' package is missing
         raise SourceReadError("encrypted PDF (AES needs the 'cryptography' package)") from exc
     except (PyPdfError, ValueError, KeyError, OSError, TypeError, AssertionError) as exc:
-        raise SourceReadError(f"broken PDF: {str(exc).splitlines()[0] if str(exc) else exc!r}") from exc
+        reason = str(exc).splitlines()[0] if str(exc) else repr(exc)
+        raise SourceReadError(f"broken PDF: {reason}") from exc
     text = _require_text("\n\n".join(p.strip() for p in pages if p.strip()))
     title = str(info.title).strip() if info is not None and info.title else stem.replace("-", " ")
     return Draft(slug(stem), title, text, source)

@@ -52,6 +52,8 @@ class Scan:
     failures: list[SourceFailure] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
     prune_roots: list[str] = field(default_factory=list)
+    partly_read: set[str] = field(default_factory=set)
+    """Files with a failure: their stored articles (PATH#ID) must not be pruned."""
 
 
 def is_url(spec: str) -> bool:
@@ -91,6 +93,7 @@ def _file_key(file: Path) -> str:
 
 
 def _collect(result: Scan, key: str, items: Iterator[Draft | SourceReadError]) -> None:
+    before = len(result.failures)
     try:
         for item in items:
             if isinstance(item, Draft):
@@ -102,6 +105,8 @@ def _collect(result: Scan, key: str, items: Iterator[Draft | SourceReadError]) -
         result.failures.append(SourceFailure(key, str(exc)))
     except OSError as exc:
         result.failures.append(SourceFailure(key, exc.strerror or str(exc)))
+    if len(result.failures) > before:
+        result.partly_read.add(key)
 
 
 def _walk(folder: Path, result: Scan) -> Iterator[Path]:

@@ -40,7 +40,7 @@ class SyncReport:
     meta: IndexMeta | None = None
 
 
-def _under(source: str, roots: Sequence[str]) -> bool:
+def _under(source: str, roots: Iterable[str]) -> bool:
     return any(source == r or source.startswith((r + os.sep, r + "#")) for r in roots)
 
 
@@ -58,7 +58,7 @@ def sync(
         by_hash = {row.content_hash: source for source, row in catalog.items()}
         taken = {row.id for row in catalog.values()}
         leaving = {s for s in catalog if prune and s not in found.seen
-                   and _under(s, found.prune_roots)}
+                   and _under(s, found.prune_roots) and not _under(s, found.partly_read)}
         todo: list[Article] = []
         batch_hashes: dict[str, str] = {}
         for draft in found.drafts:

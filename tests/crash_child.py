@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from index import generations, store, vectors
 from index.chunking import ChunkSettings
+from index.embedding import Vectors
+from index.records import Article, Chunk
 from index.sources import SourceLimits
 from index.sync import sync
 from tests.fakes import HashingEmbedder
@@ -20,16 +23,17 @@ def _die() -> None:
 
 
 def _arm(point: str) -> None:
-    """Replace one step of the write path with 'do part of it, then die'."""
+    """Replace one step of the write path (the store calls these modules' functions) with a kill."""
     if point.startswith("put:"):
         limit, calls = int(point[4:]), [0]
         real_put = store.IndexWriter.put
 
-        def put(self: store.IndexWriter, *args: Any) -> None:
+        def put(self: store.IndexWriter, article: Article, chunks: Sequence[Chunk],
+                vecs: Vectors) -> None:
             calls[0] += 1
             if calls[0] > limit:
                 _die()
-            real_put(self, *args)
+            real_put(self, article, chunks, vecs)
 
         store.IndexWriter.put = put  # type: ignore[method-assign]
     elif point == "save":
@@ -37,7 +41,7 @@ def _arm(point: str) -> None:
             path.write_bytes(b"partial faiss file")
             _die()
 
-        store.vectors.save = save  # type: ignore[assignment]
+        vectors.save = save
     elif point in ("publish", "after-publish"):
         real_publish = generations.publish
 
@@ -48,10 +52,9 @@ def _arm(point: str) -> None:
                 (index_dir / "CURRENT.tmp").write_text("g999999")
             _die()
 
-        store.generations.publish = publish  # type: ignore[assignment]
+        generations.publish = publish
     elif point != "none":
         raise SystemExit(f"unknown kill point {point}")
-    _ = vectors  # the module whose functions the store calls
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -40,11 +42,11 @@ def test_chunks_hold_whole_sentences_and_respect_the_cap() -> None:
 def test_overlap_repeats_one_sentence() -> None:
     text = " ".join(f"Sentence number {i} has exactly seven words." for i in range(30))
     chunks = chunk_article(_article(text, "en"), ChunkSettings(words=20, max_words=30))
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in pairwise(chunks):
         assert b.start < a.end, "consecutive chunks share a sentence"
     no_overlap = chunk_article(_article(text, "en"),
                                ChunkSettings(words=20, max_words=30, overlap_sentences=0))
-    for a, b in zip(no_overlap, no_overlap[1:], strict=False):
+    for a, b in pairwise(no_overlap):
         assert b.start >= a.end
 
 
@@ -69,7 +71,7 @@ def test_embedding_text_carries_the_title() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=3000),
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=3000),
        st.sampled_from(["id", "en", None, "zz"]))
 def test_fuzz_offsets_always_inside_the_article(text: str, language: str | None) -> None:
     article = _article(text, language)

@@ -29,21 +29,19 @@ def test_default_model_resolves_to_the_package() -> None:
 
 
 def test_hub_name_goes_to_the_download_call(monkeypatch: pytest.MonkeyPatch) -> None:
-    import huggingface_hub
-    import huggingface_hub.file_download
+    import huggingface_hub.file_download as fd
 
-    calls: list[Any] = []
+    calls: list[tuple[str, str]] = []
 
-    def blocked(*args: Any, **kwargs: Any) -> None:
-        calls.append(kwargs.get("repo_id") or (args[0] if args else None))
+    def blocked(**kwargs: Any) -> None:
+        calls.append((kwargs["repo_id"], kwargs["filename"]))
         raise OSError("download blocked by the test")
 
-    for mod in (huggingface_hub, huggingface_hub.file_download):
-        monkeypatch.setattr(mod, "hf_hub_download", blocked)
-    monkeypatch.setattr(huggingface_hub, "snapshot_download", blocked)
-    with pytest.raises(EmbeddingModelError, match="multilingual-e5-small"):
+    # Every hub download, whichever wrapper starts it, ends in this function.
+    monkeypatch.setattr(fd, "_hf_hub_download_to_cache_dir", blocked)
+    with pytest.raises(EmbeddingModelError, match=r"multilingual-e5-small.*blocked"):
         SentenceTransformerEmbedder("intfloat/multilingual-e5-small")
-    assert calls and calls[0] == "intfloat/multilingual-e5-small"
+    assert calls and calls[0][0] == "intfloat/multilingual-e5-small"
 
 
 def test_missing_local_folder_is_a_clear_error(tmp_path: Any) -> None:

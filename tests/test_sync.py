@@ -196,3 +196,19 @@ def test_generations_are_collected(index_dir: Path, corpus: Path,
     gens = sorted(p.name for p in index_dir.iterdir() if p.name.startswith("g"))
     assert len(gens) == 2
     assert (index_dir / "CURRENT").read_text().strip() == gens[-1]
+
+
+def test_unreadable_jsonl_keeps_its_articles(index_dir: Path, tmp_path: Path,
+                                             embedder: HashingEmbedder) -> None:
+    feed = tmp_path / "in" / "news.jsonl"
+    feed.parent.mkdir()
+    rows = [{"id": f"n{i}", "text": f"Story {i} about ferries and ports."} for i in range(3)]
+    feed.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    run_sync(index_dir, [str(feed.parent)], embedder)
+    feed.write_text("{not json\n" + "\n".join(json.dumps(r) for r in rows[1:]) + "\n")
+    report = run_sync(index_dir, [str(feed.parent)], embedder)
+    assert report.failures and not report.removed
+    feed.write_bytes(b"\x00\xff" * 100)
+    report = run_sync(index_dir, [str(feed.parent)], embedder)
+    assert report.failures and not report.removed
+    assert sorted(_ids(index_dir)) == ["n0", "n1", "n2"]
