@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.answer import AnswerSettings
+from bot.evidence import EvidenceSettings
 from index.chunking import ChunkSettings
 from index.embedding import DEFAULT_MODEL
 from index.search import SearchSettings
@@ -40,6 +42,30 @@ class Settings(BaseSettings):
     search_dense_weight: float = Field(0.3, ge=0, le=1, description=(
         "Largest weight of the dense list in hybrid fusion (BM25 gets the rest)."))
 
+    model: str = Field("qwen2.5-coder-1.5b", description=(
+        "Language model: a preset (see `tanya models list`), a path to a .gguf file, or "
+        "hf:REPO/FILE.gguf (downloaded once; needs internet)."))
+    llm_url: str | None = Field(None, description=(
+        "Base URL of an OpenAI-compatible server (llama.cpp server, vLLM, Ollama); when set, "
+        "generation runs there instead of in process."))
+    llm_model: str = Field("default",
+                           description="Model name sent to the server at TANYA_LLM_URL.")
+    llm_api_key: SecretStr | None = Field(None, description="Bearer token for TANYA_LLM_URL.")
+    llm_timeout_s: float = Field(120, gt=0, description="Timeout of one server request, seconds.")
+    llm_threads: int | None = Field(None, ge=1,
+                                    description="CPU threads for llama.cpp (default: all cores).")
+    llm_context: int = Field(4096, ge=512, description="llama.cpp context window in tokens.")
+    answer_max_tokens: int = Field(200, ge=16, description="Longest answer, in tokens.")
+    answer_passages: int = Field(3, ge=1, le=10, description="Passages quoted in the prompt.")
+    answer_passage_words: int = Field(50, ge=10, description="Words kept from each passage.")
+    prompts_dir: Path | None = Field(None, description="Folder with the prompt templates "
+                                     "(default: prompts/ of this checkout).")
+
+    @property
+    def models_dir(self) -> Path:
+        """Where assembled model files are cached."""
+        return self.home / "models"
+
     @property
     def index_dir(self) -> Path:
         """Where the index lives."""
@@ -53,6 +79,13 @@ class Settings(BaseSettings):
         """Caps for reading sources."""
         return SourceLimits(max_bytes=int(self.max_source_mb * 2**20),
                             max_pdf_pages=self.max_pdf_pages, timeout_s=self.fetch_timeout_s)
+
+    def answering(self, passages: int | None = None) -> AnswerSettings:
+        """Settings of the answer pipeline."""
+        evidence = EvidenceSettings(passages=passages or self.answer_passages,
+                                    words_per_passage=self.answer_passage_words)
+        return AnswerSettings(evidence=evidence, search=self.search(),
+                              max_tokens=self.answer_max_tokens)
 
     def search(self) -> SearchSettings:
         """Fusion settings for hybrid search."""

@@ -6,8 +6,11 @@ import json
 import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TextIO
 
+from bot.answer import Answer, Events
+from bot.citations import Citation
+from bot.evidence import Evidence
 from index.records import Hit
 from index.sync import SyncReport
 
@@ -74,3 +77,94 @@ def status_text(status: dict[str, Any]) -> str:
     """Index status as aligned 'key: value' lines."""
     width = max(len(k) for k in status)
     return "\n".join(f"{k.replace('_', ' '):<{width}}  {v}" for k, v in status.items())
+
+
+def citation_line(c: Citation) -> str:
+    """'[1] Title — outlet, date, url'."""
+    meta = ", ".join(x for x in (c.outlet, c.published, c.url) if x)
+    return f"[{c.n}] {c.title or c.article_id}" + (f" — {meta}" if meta else "")
+
+
+def evidence_dict(e: Evidence) -> dict[str, Any]:
+    """A prompt passage as a JSON-ready dict."""
+    h = e.hit
+    return {"n": e.n, "article_id": h.article_id, "title": h.title, "url": h.url,
+            "published": h.published, "outlet": h.outlet, "chunk_id": h.chunk_id,
+            "text": e.text, "best_sentence": e.best.text,
+            "similarity": round(e.similarity, 3), "coverage": round(e.coverage, 3)}
+
+
+def answer_dict(a: Answer) -> dict[str, Any]:
+    """The whole answer for --json."""
+    return {"question": a.question, "standalone_question": a.standalone_question,
+            "answer": a.text, "status": a.status,
+            "citations": [asdict(c) for c in a.citations],
+            "passages": [evidence_dict(e) for e in a.evidence],
+            "checks": [asdict(v) for v in a.verdicts], "draft": a.draft, "model": a.model,
+            "timings": {k: round(v, 3) for k, v in a.timings.items()}}
+
+
+def answer_text(a: Answer, width: int = 100) -> str:
+    """The checked answer, then its sources with the quoted sentence."""
+    lines = textwrap.wrap(a.text, width) or [a.text]
+    if a.citations:
+        lines += ["", "Sources:"]
+        for c in a.citations:
+            lines.append(citation_line(c))
+            lines += textwrap.wrap(f"“{c.quote}”", width, initial_indent="    ",
+                                   subsequent_indent="    ")
+    return "\n".join(lines)
+
+
+class AskView:
+    """Shows one answer as it happens: evidence first, the streamed draft, then the result."""
+
+    def __init__(self, out: TextIO, err: TextIO, *, as_json: bool) -> None:
+        self._out, self._err, self._json = out, err, as_json
+        self._live: Any = None
+        self._draft = ""
+
+    def events(self) -> Events:
+        """Callbacks for the pipeline."""
+        return Events(on_evidence=self._evidence, on_token=self._token)
+
+    def _emit(self, obj: dict[str, Any]) -> None:
+        self._out.write(to_json(obj) + "\n")
+        self._out.flush()
+
+    def _evidence(self, evidence: Sequence[Evidence]) -> None:
+        if self._json:
+            self._emit({"event": "evidence", "passages": [evidence_dict(e) for e in evidence]})
+            return
+        if evidence:
+            e = evidence[0]
+            self._out.write(f"Evidence: “{e.best.text}” ({e.hit.title or e.hit.article_id})\n\n")
+            self._out.flush()
+
+    def _token(self, piece: str) -> None:
+        if self._json:
+            self._emit({"event": "token", "text": piece})
+            return
+        if not self._err.isatty():
+            return
+        if self._live is None:
+            from rich.console import Console
+            from rich.live import Live
+
+            self._live = Live(console=Console(file=self._err), transient=True,
+                              refresh_per_second=8)
+            self._live.start()
+        self._draft += piece
+        from rich.text import Text
+
+        self._live.update(Text(f"(draft, checking citations…)\n{self._draft}", style="dim"))
+
+    def finish(self, answer: Answer) -> None:
+        """Replace the draft by the checked answer and its sources."""
+        if self._live is not None:
+            self._live.stop()
+        if self._json:
+            self._emit({"event": "answer", **answer_dict(answer)})
+        else:
+            self._out.write(answer_text(answer) + "\n")
+            self._out.flush()

@@ -44,7 +44,8 @@ CREATE TABLE chunks(
     id INTEGER PRIMARY KEY AUTOINCREMENT, article_id TEXT NOT NULL REFERENCES articles(id),
     ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL);
 CREATE INDEX chunks_article ON chunks(article_id);
-CREATE VIRTUAL TABLE chunks_fts USING fts5(title, text, tokenize='unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE chunks_fts USING fts5(
+    title, text, tokenize='porter unicode61 remove_diacritics 2');
 """
 _ARTICLE_COLS = "id, title, text, source, url, published, outlet, language"
 _HIT_SQL = """

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from bot.lexical import content_words
 from index.embedding import Vectors
 
 
 class HashingEmbedder:
     """Bag-of-words vectors via feature hashing: same words -> similar vectors."""
 
-    def __init__(self, dim: int = 64, name: str = "fake-hashing") -> None:
+    def __init__(self, dim: int = 256, name: str = "fake-hashing") -> None:
         self._dim = dim
         self._name = name
         self.passages_embedded = 0
@@ -31,7 +32,7 @@ class HashingEmbedder:
 
     def _vec(self, text: str) -> Vectors:
         v = np.zeros(self._dim, dtype=np.float32)
-        for word in re.findall(r"\w+", text.lower()):
+        for word in content_words(text):  # stopwords would make everything look alike
             h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
             v[h % self._dim] += 1.0
         norm = float(np.linalg.norm(v))
@@ -47,3 +48,24 @@ class HashingEmbedder:
     def embed_query(self, text: str) -> Vectors:
         """One row for the query."""
         return self._vec(text)[None, :]
+
+
+class ScriptedGenerator:
+    """Plays back scripted replies token by token and records every prompt it was given."""
+
+    def __init__(self, *replies: str, name: str = "scripted") -> None:
+        self.replies = list(replies)
+        self.prompts: list[list[dict[str, str]]] = []
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        """Model identity."""
+        return self._name
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        """Yield the next scripted reply in small pieces."""
+        self.prompts.append(messages)
+        reply = self.replies.pop(0) if self.replies else ""
+        for piece in re.findall(r"\S+\s*", reply):
+            yield piece

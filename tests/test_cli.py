@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import EXIT_ERROR, EXIT_SKIPPED, app
+from bot.cli import app
+from bot.cli_common import EXIT_ERROR, EXIT_SKIPPED
 from tests.conftest import REPO
 
 runner = CliRunner()

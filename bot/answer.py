@@ -1,0 +1,172 @@
+"""The answer pipeline: retrieve -> pick evidence -> prompt -> stream -> verify -> Answer.
+
+Takes the index, an embedder and a generator as arguments and imports no heavy library, so
+tests run it with fakes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot import citations, lexical
+from bot.citations import Citation, Verdict
+from bot.evidence import Evidence, EvidenceSettings, pick
+from bot.llm import Generator, Messages
+from bot.prompts import Prompts
+from index.embedding import Embedder
+from index.records import Hit
+from index.search import SearchSettings, search
+from index.store import IndexStore
+
+REFUSAL = "I could not find this in the articles."
+FALLBACK_LEAD = "The model's answer could not be verified; the most relevant passages say:"
+
+Status = Literal["answered", "fallback", "refused", "not_found"]
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """Knobs of the pipeline (filled from bot.config.Settings)."""
+
+    retrieve_k: int = 8
+    evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
+    max_tokens: int = 200
+    min_similarity: float = 0.1
+    fallback_coverage: float = 0.6
+    history_turns: int = 3
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier question and the answer given."""
+
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Everything a front end needs to show, and everything --json reports."""
+
+    question: str
+    standalone_question: str
+    text: str
+    status: Status
+    citations: tuple[Citation, ...]
+    evidence: tuple[Evidence, ...]
+    verdicts: tuple[Verdict, ...]
+    draft: str
+    model: str
+    timings: dict[str, float]
+
+
+@dataclass
+class Events:
+    """Callbacks for front ends; each is optional."""
+
+    on_evidence: Callable[[Sequence[Evidence]], None] | None = None
+    on_token: Callable[[str], None] | None = None
+
+
+def messages_for(question: str, evidence: Sequence[Evidence], prompts: Prompts) -> Messages:
+    """The chat prompt: fixed system text (cached across questions), then passages + question."""
+    system = prompts.answer_system.substitute(refusal=REFUSAL)
+    passages = "\n\n".join(f"[{e.n}] {e.hit.title}: {e.text}" if e.hit.title else
+                           f"[{e.n}] {e.text}" for e in evidence)
+    user = prompts.answer_user.substitute(
+        passages=passages, question=question,
+        language=lexical.language_name(lexical.language(question)))
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def standalone(question: str, history: Sequence[Turn], generator: Generator,
+               prompts: Prompts, turns: int) -> str:
+    """Rewrite a follow-up into a question that stands alone, using the recent turns."""
+    if not history:
+        return question
+    lines = []
+    for t in history[-turns:]:
+        lines += [f"User: {t.question}", f"Assistant: {t.answer}"]
+    prompt = prompts.rewrite.substitute(history="\n".join(lines), question=question)
+    text = "".join(generator.stream([{"role": "user", "content": prompt}], 60)).strip()
+    text = text.splitlines()[0].strip().strip('"') if text else ""
+    return text if 3 <= len(text) <= 300 else question
+
+
+def retrieve(store: IndexStore, embedder: Embedder, question: str,
+             settings: AnswerSettings) -> tuple[list[Hit], list[Evidence]]:
+    """Hits and the relevant, trimmed evidence for a question (fast: no language model)."""
+    hits = search(store, embedder, question, settings.retrieve_k, settings.search)
+    return hits, pick(question, hits, embedder, settings.evidence)
+
+
+def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: Generator,
+           prompts: Prompts, settings: AnswerSettings | None = None,
+           history: Sequence[Turn] = (), events: Events | None = None) -> Answer:
+    """Answer one question from the index, with verified citations."""
+    settings = settings or AnswerSettings()
+    events = events or Events()
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    asked = standalone(question, history, generator, prompts, settings.history_turns)
+    timings["rewrite_s"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    _, evidence = retrieve(store, embedder, asked, settings)
+    timings["retrieval_s"] = time.perf_counter() - t1
+    if events.on_evidence:
+        events.on_evidence(evidence)
+    if not evidence:
+        timings["total_s"] = time.perf_counter() - t0
+        return Answer(question, asked, REFUSAL, "not_found", (), (), (), "", generator.name,
+                      timings)
+    draft = _generate(messages_for(asked, evidence, prompts), generator, settings, events,
+                      timings)
+    checked = citations.check(draft, evidence, embedder, settings.min_similarity)
+    text, cites = checked.text, checked.citations
+    status: Status = "answered"
+    if _is_refusal(draft):
+        text, status, cites = REFUSAL, "refused", ()
+    elif not checked.text:
+        text, status, cites = _fallback(asked, evidence, settings)
+    timings["total_s"] = time.perf_counter() - t0
+    return Answer(question, asked, text, status, cites, tuple(evidence), checked.verdicts,
+                  draft, generator.name, timings)
+
+
+def _generate(messages: Messages, generator: Generator, settings: AnswerSettings,
+              events: Events, timings: dict[str, float]) -> str:
+    started = time.perf_counter()
+    pieces: list[str] = []
+    for piece in generator.stream(messages, settings.max_tokens):
+        if not pieces:
+            timings["first_token_s"] = time.perf_counter() - started
+        pieces.append(piece)
+        if events.on_token:
+            events.on_token(piece)
+    timings["generation_s"] = time.perf_counter() - started
+    return "".join(pieces)
+
+
+def _is_refusal(draft: str) -> bool:
+    norm = " ".join(lexical.words(draft))
+    return " ".join(lexical.words(REFUSAL)) in norm or not norm
+
+
+def _fallback(question: str, evidence: Sequence[Evidence],
+              settings: AnswerSettings) -> tuple[str, Status, tuple[Citation, ...]]:
+    """Quote the best evidence when it clearly matches the question; otherwise refuse."""
+    q_words = lexical.content_words(question)
+    strong = [e for e in evidence
+              if lexical.coverage(q_words, f"{e.hit.title} {e.best.text}")
+              >= settings.fallback_coverage]
+    if not strong:
+        return REFUSAL, "refused", ()
+    cites = tuple(Citation(e.n, e.hit.article_id, e.hit.title, e.hit.url, e.hit.published,
+                           e.hit.outlet, e.best.text, e.best.start, e.best.end)
+                  for e in strong[:2])
+    quotes = " ".join(f"“{c.quote}” [{c.n}]" for c in cites)
+    return f"{FALLBACK_LEAD} {quotes}", "fallback", cites

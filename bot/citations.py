@@ -1,0 +1,181 @@
+"""Check every citation of a draft answer against the passages it cites.
+
+A sentence is kept only when a passage supports it: every number and name in the sentence
+occurs in the passage, and the sentence is similar enough to it. Citations to passages that do
+not exist or do not support the sentence are removed; a sentence whose cited passage fails but
+another passage of the prompt passes is re-cited to that passage; a sentence that no passage
+supports (cited or not) is dropped. The model is never trusted on its own word.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot import lexical
+from bot.evidence import Evidence
+from index.embedding import Embedder
+
+_MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+UNANCHORED_FACTOR = 3.0
+SAME_LANGUAGE_COVERAGE = 0.5
+_LEADING = re.compile(r"^(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+[.,;]?")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A cited passage: where it comes from and the sentence that supports the answer."""
+
+    n: int
+    article_id: str
+    title: str
+    url: str | None
+    published: str | None
+    outlet: str | None
+    quote: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What happened to one sentence of the draft."""
+
+    sentence: str
+    cited: tuple[int, ...]
+    kept: tuple[int, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The verified answer text and its citations."""
+
+    text: str
+    citations: tuple[Citation, ...]
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def dropped(self) -> list[Verdict]:
+        """Sentences removed as unsupported."""
+        return [v for v in self.verdicts if not v.kept]
+
+
+def split_claims(draft: str) -> list[tuple[str, tuple[int, ...]]]:
+    """Sentences of the draft with the passage numbers each one cites.
+
+    Markers written after the full stop ("... GPUs. [2]") belong to the sentence before.
+    """
+    claims: list[tuple[str, list[int]]] = []
+    for start, end in lexical.sentences(draft, "en"):
+        piece = draft[start:end]
+        lead = _LEADING.match(piece)
+        if lead and claims:
+            claims[-1][1].extend(_numbers_in(lead.group(0)))
+            piece = piece[lead.end():]
+        ids = _numbers_in(piece)
+        text = _MARKERS.sub("", piece).strip()
+        if text:
+            claims.append((text, ids))
+    unique: dict[str, tuple[str, tuple[int, ...]]] = {}
+    for text, ids in claims:  # small models loop; a repeated sentence counts once
+        unique.setdefault(" ".join(lexical.words(text)), (text, tuple(dict.fromkeys(ids))))
+    return list(unique.values())
+
+
+def _numbers_in(text: str) -> list[int]:
+    return [int(n) for group in _MARKERS.findall(text) for n in re.findall(r"\d+", group)]
+
+
+def _supports(claim: str, passage: str, similarity: float, min_similarity: float) -> str | None:
+    """None when the passage supports the claim, else the reason it does not.
+
+    A claim with no number and no name has nothing to match exactly, so it must clear a
+    higher similarity bar (UNANCHORED_FACTOR times the normal one). When claim and passage
+    share a language, half of the claim's other content words must occur in the passage.
+    """
+    low = passage.lower()
+    missing_numbers = lexical.numbers(claim) - lexical.numbers(passage)
+    if missing_numbers:
+        return f"number {sorted(missing_numbers)[0]} is not in the passage"
+    missing_names = [n for n in sorted(lexical.names(claim)) if n not in low]
+    if missing_names:
+        return f"name {missing_names[0]!r} is not in the passage"
+    if lexical.language(claim) == lexical.language(passage):
+        terms = lexical.content_words(claim) - lexical.names(claim)
+        if terms and lexical.stem_coverage(terms, passage) < SAME_LANGUAGE_COVERAGE:
+            return "its words are not in the passage"
+    anchored = lexical.numbers(claim) or lexical.names(claim)
+    needed = min_similarity if anchored else min_similarity * UNANCHORED_FACTOR
+    if similarity < needed:
+        return f"too little in common with the passage (similarity {similarity:.2f})"
+    return None
+
+
+def check(draft: str, evidence: Sequence[Evidence], embedder: Embedder,
+          min_similarity: float = 0.1) -> Checked:
+    """Verify a draft answer sentence by sentence against the numbered evidence."""
+    claims = split_claims(draft)
+    if not claims or not evidence:
+        return Checked("", (), tuple(Verdict(c, ids, (), "no passages") for c, ids in claims))
+    by_n = {e.n: e for e in evidence}
+    claim_vecs = embedder.embed_passages([c for c, _ in claims])
+    passage_vecs = embedder.embed_passages([e.text for e in evidence])
+    sims = claim_vecs @ passage_vecs.T
+    verdicts: list[Verdict] = []
+    kept_text: list[str] = []
+    quotes: dict[int, list[int]] = {}
+    for row, (claim, cited) in enumerate(claims):
+        valid = [n for n in cited if n in by_n]
+        reasons = {n: _supports(claim, by_n[n].text, float(sims[row, n - 1]), min_similarity)
+                   for n in by_n}
+        kept = tuple(n for n in valid if reasons[n] is None)
+        reason = "supported"
+        if not kept:
+            others = sorted((n for n in by_n if reasons[n] is None),
+                            key=lambda n: -float(sims[row, n - 1]))
+            if others:
+                kept = (others[0],)
+                reason = (f"re-cited to [{kept[0]}], which supports it" if cited
+                          else f"citation [{kept[0]}] added: that passage supports it")
+            elif valid:
+                reason = reasons[valid[0]] or ""
+            elif cited:
+                reason = f"cites [{cited[0]}], which is not one of the passages"
+            else:
+                reason = "no citation and no passage supports it"
+        verdicts.append(Verdict(claim, cited, kept, reason))
+        if kept:
+            kept_text.append(claim.rstrip() + "".join(f" [{n}]" for n in kept))
+            for n in kept:
+                quotes.setdefault(n, []).append(row)
+    citations = tuple(_citation(by_n[n], [claims[r][0] for r in rows], embedder)
+                      for n, rows in sorted(quotes.items()))
+    return Checked(" ".join(_tidy(t) for t in kept_text), citations, tuple(verdicts))
+
+
+def _tidy(sentence: str) -> str:
+    """Put the markers before the final full stop: 'X happened [1].'"""
+    m = re.match(r"^(.*?)([.!?])((?:\s\[\d+\])+)$", sentence)
+    return f"{m.group(1)}{m.group(3)}{m.group(2)}" if m else sentence
+
+
+def _citation(ev: Evidence, claims: list[str], embedder: Embedder) -> Citation:
+    """The passage sentence closest to the claims that cite it becomes the quote."""
+    sents = list(ev.sentences)
+    if len(sents) == 1:
+        best = sents[0]
+    else:
+        vecs = embedder.embed_passages([s.text for s in sents])
+        claim_vec = embedder.embed_passages([" ".join(claims)])[0]
+        overlap = [len(lexical.names(" ".join(claims)) & lexical.names(s.text))
+                   + len(lexical.numbers(" ".join(claims)) & lexical.numbers(s.text))
+                   for s in sents]
+        scores = np.asarray(overlap, dtype=np.float32) + vecs @ claim_vec
+        best = sents[int(np.argmax(scores))]
+    h = ev.hit
+    return Citation(ev.n, h.article_id, h.title, h.url, h.published, h.outlet, best.text,
+                    best.start, best.end)

@@ -1,0 +1,56 @@
+"""Helpers shared by the command modules: error handling, JSON flag, progress bars."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+
+from bot.errors import TanyaBotError
+from index.errors import TanyaIndexError
+from index.sync import Progress
+
+EXIT_ERROR, EXIT_SKIPPED = 1, 3
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+T = TypeVar("T")
+
+
+def fail(message: str) -> NoReturn:
+    """Print one error line and exit with code 1."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_ERROR)
+
+
+def guard(fn: Callable[[], T]) -> T:
+    """Run a command body, turning known errors into one line and exit code 1."""
+    try:
+        return fn()
+    except (TanyaIndexError, TanyaBotError) as exc:
+        fail(str(exc))
+    except ValueError as exc:  # bad settings values, e.g. chunk sizes
+        fail(str(exc).splitlines()[0])
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Progress | None]:
+    """A rich progress bar on stderr when it is a terminal, else nothing."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
+
+    with Bar("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+             TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = int(bar.add_task(stage, total=total))
+            bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+
+        yield update

@@ -1,0 +1,117 @@
+"""The loaded parts of tanya (embedder, index, model, prompts) and conversations over them.
+
+The language model loads in a background thread while the embedder and index load and the
+first retrieval runs, so the evidence can be shown before the model is ready.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from bot import prompts as prompt_files
+from bot import runtime
+from bot.answer import Answer, AnswerSettings, Events, Turn, answer
+from bot.config import Settings
+from bot.llm import Generator, Messages
+from index.embedding import Embedder
+from index.store import IndexStore
+
+
+class PendingGenerator:
+    """A Generator that is still loading; the first use waits for it (and re-raises errors)."""
+
+    def __init__(self, load: Callable[[], Generator]) -> None:
+        self._result: Generator | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(load,), daemon=True)
+        self._thread.start()
+
+    def _run(self, load: Callable[[], Generator]) -> None:
+        try:
+            self._result = load()
+        except BaseException as exc:  # handed to the caller on first use
+            self._error = exc
+
+    def ready(self) -> Generator:
+        """The loaded generator (blocks until loading ends)."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+    @property
+    def name(self) -> str:
+        """Name of the loaded model."""
+        return self.ready().name
+
+    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+        """Stream from the loaded model."""
+        return self.ready().stream(messages, max_tokens)
+
+
+class Engine:
+    """Everything needed to answer, loaded once per process and shared by conversations."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, generator: Generator,
+                 answer_settings: AnswerSettings) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.generator = generator
+        self.answer_settings = answer_settings
+        self.prompts = prompt_files.load(settings.prompts_dir)
+        self._lock = threading.Lock()
+        self._store = runtime.open_index(settings)
+
+    @classmethod
+    def open(cls, settings: Settings, model: str | None = None,
+             passages: int | None = None) -> Engine:
+        """Start loading the model, load embedder and index, check the prompts."""
+        pending = PendingGenerator(lambda: runtime.generator(settings, model))
+        return cls(settings, runtime.embedder(settings), pending, settings.answering(passages))
+
+    def store(self) -> IndexStore:
+        """The index, reopened when a sync has published a newer generation."""
+        with self._lock:
+            if self._store.is_stale():
+                fresh = runtime.open_index(self.settings)
+                self._store.close()
+                self._store = fresh
+            return self._store
+
+    def ask(self, question: str, history: list[Turn], events: Events | None = None) -> Answer:
+        """Answer a question in the context of earlier turns."""
+        return answer(question, store=self.store(), embedder=self.embedder,
+                      generator=self.generator, prompts=self.prompts,
+                      settings=self.answer_settings, history=history, events=events)
+
+    def close(self) -> None:
+        """Release the index."""
+        self._store.close()
+
+
+@dataclass
+class Session:
+    """One conversation over an engine: keeps the recent turns for follow-up questions."""
+
+    engine: Engine
+    history: list[Turn] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, settings: Settings, model: str | None = None,
+             passages: int | None = None) -> Session:
+        """An engine with a fresh conversation."""
+        return cls(Engine.open(settings, model, passages))
+
+    def ask(self, question: str, events: Events | None = None) -> Answer:
+        """Answer and remember the turn."""
+        result = self.engine.ask(question, self.history, events)
+        self.history.append(Turn(result.standalone_question, result.text))
+        del self.history[: -self.engine.answer_settings.history_turns]
+        return result
+
+    def close(self) -> None:
+        """Release the engine."""
+        self.engine.close()

@@ -1,0 +1,151 @@
+"""Generators: stream a chat completion from llama-cpp-python in process or from a server.
+
+Both are loaded once and reused for every question (the llama.cpp context also keeps the
+KV cache of the shared prompt prefix between calls).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+from bot.errors import GenerationError
+
+Messages = list[dict[str, str]]
+
+
+class Generator(Protocol):
+    """Streams the answer to a chat prompt, token by token."""
+
+    @property
+    def name(self) -> str:
+        """Model identity, shown with every answer."""
+        ...
+
+    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+        """Yield text pieces as the model produces them (greedy decoding)."""
+        ...
+
+
+class LlamaCppGenerator:
+    """A GGUF model run in this process by llama-cpp-python."""
+
+    def __init__(self, model_path: Path, name: str, *, n_ctx: int = 4096,
+                 n_threads: int | None = None) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise GenerationError("llama-cpp-python is not installed; run "
+                                  "`pip install llama-cpp-python` or set TANYA_LLM_URL") from exc
+        self._name = name
+        self._lock = threading.Lock()  # one llama context serves one request at a time
+        try:
+            self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx,
+                              n_threads=n_threads or os.cpu_count() or 2, verbose=False)
+        except (ValueError, RuntimeError) as exc:
+            raise GenerationError(f"cannot load model {model_path}: {exc}") from exc
+
+    @property
+    def name(self) -> str:
+        """Preset name or file name of the model."""
+        return self._name
+
+    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+        """Stream a chat completion with the model's own chat template."""
+        with self._lock:
+            chunks: Any = self._llm.create_chat_completion(
+                messages=cast(Any, messages), stream=True, temperature=0.0, max_tokens=max_tokens,
+                repeat_penalty=1.1)
+            for chunk in chunks:
+                piece = chunk["choices"][0]["delta"].get("content")
+                if piece:
+                    yield piece
+
+    def prompt_seconds(self, messages: Messages) -> float:
+        """The model's own time to process this prompt from an empty cache (for benchmarks)."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        template = self._llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise GenerationError(f"model {self._name} has no chat template")
+        eos = self._llm.detokenize([self._llm.token_eos()]).decode("utf-8", "ignore")
+        bos = self._llm.detokenize([self._llm.token_bos()]).decode("utf-8", "ignore")
+        prompt = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)(
+            messages=cast(Any, messages)).prompt
+        tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        with self._lock:
+            self._llm.reset()  # type: ignore[no-untyped-call]  # evaluation restarts at position 0: no cached prefix
+            started = time.perf_counter()
+            self._llm.eval(tokens)
+            return time.perf_counter() - started
+
+
+class OpenAIServerGenerator:
+    """Any OpenAI-compatible chat server (llama.cpp server, vLLM, Ollama) over HTTP, streaming."""
+
+    def __init__(self, base_url: str, model: str, *, api_key: str | None = None,
+                 timeout_s: float = 120.0, retries: int = 2) -> None:
+        self._url = base_url.rstrip("/")
+        if not self._url.endswith("/v1"):
+            self._url += "/v1"
+        self._model = model
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._timeout = timeout_s
+        self._retries = retries
+
+    @property
+    def name(self) -> str:
+        """The model name sent to the server, with the server's address."""
+        return f"{self._model} @ {self._url}"
+
+    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+        """POST /chat/completions with stream=true and yield the content deltas (SSE)."""
+        import httpx
+
+        body = {"model": self._model, "messages": messages, "stream": True,
+                "temperature": 0.0, "max_tokens": max_tokens}
+        for attempt in range(self._retries + 1):
+            started = False
+            try:
+                with httpx.stream("POST", f"{self._url}/chat/completions", json=body,
+                                  headers=self._headers, timeout=self._timeout) as resp:
+                    if resp.status_code >= 400:
+                        resp.read()
+                        raise GenerationError(f"model server {self._url} answered HTTP "
+                                              f"{resp.status_code}: {resp.text[:200]}")
+                    for piece in _sse_pieces(resp.iter_lines()):
+                        started = True
+                        yield piece
+                return
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if attempt == self._retries:
+                    raise GenerationError(f"model server {self._url} is unreachable "
+                                          f"({type(exc).__name__})") from exc
+                time.sleep(0.5 * 2**attempt)
+            except httpx.HTTPError as exc:
+                if started or attempt == self._retries:
+                    raise GenerationError(f"model server {self._url} failed: "
+                                          f"{type(exc).__name__} {exc}") from exc
+                time.sleep(0.5 * 2**attempt)
+
+
+def _sse_pieces(lines: Iterator[str]) -> Iterator[str]:
+    """Content deltas from 'data: {...}' lines of a streamed chat completion."""
+    for line in lines:
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        try:
+            event = json.loads(data)
+            piece = event["choices"][0].get("delta", {}).get("content")
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise GenerationError(f"model server sent a malformed event: {data[:120]}") from exc
+        if piece:
+            yield piece

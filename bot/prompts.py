@@ -1,0 +1,50 @@
+"""Prompt templates from prompts/*.txt ($placeholders), checked once at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+from bot.errors import PromptTemplateError
+
+REQUIRED: dict[str, set[str]] = {
+    "answer_system": {"refusal"},
+    "answer_user": {"passages", "question", "language"},
+    "rewrite": {"history", "question"},
+}
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """The loaded, validated templates."""
+
+    answer_system: Template
+    answer_user: Template
+    rewrite: Template
+
+
+def default_dir() -> Path:
+    """prompts/ at the top of the checkout, beside the packages."""
+    return Path(__file__).resolve().parent.parent / "prompts"
+
+
+def load(folder: Path | None = None) -> Prompts:
+    """Read every template and check it has exactly the placeholders the code fills in."""
+    folder = folder or default_dir()
+    loaded: dict[str, Template] = {}
+    for name, wanted in REQUIRED.items():
+        path = folder / f"{name}.txt"
+        try:
+            template = Template(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise PromptTemplateError(f"prompt template {path}: {exc.strerror or exc}") from exc
+        if not template.is_valid():
+            raise PromptTemplateError(f"prompt template {path}: a '$' is not a valid placeholder "
+                                      "(write $$ for a literal dollar sign)")
+        found = set(template.get_identifiers())
+        if found != wanted:
+            missing, extra = sorted(wanted - found), sorted(found - wanted)
+            raise PromptTemplateError(f"prompt template {path}: missing {missing}, unknown {extra}")
+        loaded[name] = template
+    return Prompts(**loaded)

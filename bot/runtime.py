@@ -1,0 +1,41 @@
+"""Build the heavy parts once per process from Settings: embedder, index, generator, prompts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot import models
+from bot.config import Settings
+from bot.llm import Generator, LlamaCppGenerator, OpenAIServerGenerator
+from index.embedding import SentenceTransformerEmbedder
+from index.store import IndexStore
+
+
+def embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    """The configured sentence-transformers model."""
+    return SentenceTransformerEmbedder(
+        settings.embed_model, query_prefix=settings.embed_query_prefix,
+        passage_prefix=settings.embed_passage_prefix, batch_size=settings.embed_batch_size)
+
+
+def open_index(settings: Settings) -> IndexStore:
+    """The live index, checked against the configured embedding model."""
+    store = IndexStore(settings.index_dir)
+    try:
+        store.meta.check(settings.index_dir, settings.embed_model, None)
+    except Exception:
+        store.close()
+        raise
+    return store
+
+
+def generator(settings: Settings, model: str | None = None) -> Generator:
+    """A model server client when TANYA_LLM_URL is set, else llama.cpp in this process."""
+    if settings.llm_url and model is None:
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+        return OpenAIServerGenerator(settings.llm_url, settings.llm_model, api_key=key,
+                                     timeout_s=settings.llm_timeout_s)
+    spec = model or settings.model
+    path = models.resolve(spec, settings.models_dir)
+    name = spec if spec in models.PRESETS else Path(path).name
+    return LlamaCppGenerator(path, name, n_ctx=settings.llm_context, n_threads=settings.llm_threads)

@@ -1,0 +1,157 @@
+"""The answer pipeline with a scripted model: prompt, numbering and every verification rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot import prompts
+from bot.answer import FALLBACK_LEAD, REFUSAL, Answer, Events, Turn, answer
+from bot.config import Settings
+from bot.engine import Engine, Session
+from index.store import IndexStore
+from tests.conftest import run_sync, write_md
+from tests.fakes import HashingEmbedder, ScriptedGenerator
+
+MUSK = ("Musk left OpenAI in 2018 after a power struggle. He wanted to run the company himself. "
+        "Altman and the other founders refused. OpenAI said he would keep funding it.")
+
+
+@pytest.fixture
+def store(tmp_path: Path, index_dir: Path, embedder: HashingEmbedder) -> IndexStore:
+    """A small English index: the Musk story and two distractors."""
+    folder = tmp_path / "articles"
+    write_md(folder, "musk.md", "Musk and OpenAI", MUSK, outlet="Kabar", published="2023-04-12",
+             url="https://kabar.test/musk")
+    write_md(folder, "rice.md", "Rice harvest", "Farmers in Sukamulya harvested 6.8 tonnes of "
+             "rice per hectare. Prices held at 5,100 rupiah per kilogram.")
+    write_md(folder, "frog.md", "A new frog", "Scientists described a tiny frog species from a "
+             "cloud forest. It is 12 mm long.")
+    run_sync(index_dir, [str(folder)], embedder)
+    return IndexStore(index_dir)
+
+
+def ask(store: IndexStore, gen: ScriptedGenerator, question: str = "Why did Musk leave OpenAI?",
+        history: tuple[Turn, ...] = (), events: Events | None = None) -> Answer:
+    return answer(question, store=store, embedder=HashingEmbedder(), generator=gen,
+                  prompts=prompts.load(), history=history, events=events)
+
+
+def test_prompt_numbers_the_passages_and_states_the_rules(store: IndexStore) -> None:
+    gen = ScriptedGenerator("Musk left OpenAI after a power struggle [1].")
+    a = ask(store, gen)
+    system, user = gen.prompts[0][0]["content"], gen.prompts[0][1]["content"]
+    assert REFUSAL in system and "[1]" in system
+    assert "[1] Musk and OpenAI: Musk left OpenAI in 2018" in user
+    assert "Question: Why did Musk leave OpenAI?" in user and "Answer in English" in user
+    assert a.status == "answered"
+    assert a.text == "Musk left OpenAI after a power struggle [1]."
+    cite = a.citations[0]
+    assert (cite.n, cite.article_id, cite.outlet, cite.url) == (1, "musk", "Kabar",
+                                                                "https://kabar.test/musk")
+    assert cite.quote in MUSK and MUSK[cite.start : cite.end] == cite.quote
+    assert a.model == "scripted" and a.timings["first_token_s"] >= 0
+
+
+def test_nothing_relevant_means_no_model_call(store: IndexStore) -> None:
+    gen = ScriptedGenerator("Ulaanbaatar [1].")
+    a = ask(store, gen, "What is the capital of Mongolia?")
+    assert gen.prompts == []
+    assert (a.status, a.text, a.citations) == ("not_found", REFUSAL, ())
+
+
+def test_invented_id_is_removed_or_recited(store: IndexStore) -> None:
+    gen = ScriptedGenerator("Musk left OpenAI after a power struggle [7]. "
+                            "Musk bought a rocket company [9].")
+    a = ask(store, gen)
+    assert a.text == "Musk left OpenAI after a power struggle [1]."
+    assert "re-cited" in a.verdicts[0].reason
+    assert a.verdicts[1].kept == () and "[9]" in a.verdicts[1].reason
+
+
+def test_unsupported_number_is_dropped(store: IndexStore) -> None:
+    gen = ScriptedGenerator("Musk left OpenAI in 2019 [1]. Altman and the other founders refused "
+                            "his plan [1].")
+    a = ask(store, gen)
+    assert a.text == "Altman and the other founders refused his plan [1]."
+    assert "number 2019" in a.verdicts[0].reason
+
+
+def test_unsupported_name_is_dropped(store: IndexStore) -> None:
+    gen = ScriptedGenerator("Musk left OpenAI because Bezos asked him to [1].")
+    a = ask(store, gen)
+    assert a.status != "answered" or "Bezos" not in a.text
+    assert "name 'bezos'" in a.verdicts[0].reason
+
+
+def test_uncited_claims_need_a_supporting_passage(store: IndexStore) -> None:
+    gen = ScriptedGenerator("Musk bought Twitter for 44 billion dollars. Altman and the other "
+                            "founders refused to let Musk run OpenAI.")
+    a = ask(store, gen)
+    assert a.text == "Altman and the other founders refused to let Musk run OpenAI [1]."
+    assert a.verdicts[0].kept == () and a.verdicts[1].reason.startswith("citation [1] added")
+
+
+def test_all_unsupported_falls_back_to_quoting_the_evidence(store: IndexStore) -> None:
+    gen = ScriptedGenerator("Musk left OpenAI in 2021 because of Bezos [1].")
+    a = ask(store, gen)
+    assert a.status == "fallback"
+    assert a.text.startswith(FALLBACK_LEAD) and "[1]" in a.text
+    assert a.citations and a.citations[0].quote in MUSK and a.citations[0].quote in a.text
+
+
+def test_weak_evidence_and_no_support_gives_the_refusal(store: IndexStore) -> None:
+    gen = ScriptedGenerator("Cattle in Sukamulya sold for 9,000 rupiah [1].")
+    a = ask(store, gen, "What price did farmers get for cattle in Sukamulya?")
+    assert len(gen.prompts) == 1
+    assert (a.status, a.text, a.citations) == ("refused", REFUSAL, ())
+
+
+def test_model_refusal_is_passed_on(store: IndexStore) -> None:
+    a = ask(store, ScriptedGenerator(REFUSAL), "Why did Musk leave OpenAI in a hurry?")
+    assert (a.status, a.text, a.citations) == ("refused", REFUSAL, ())
+
+
+def test_follow_up_is_rewritten_before_retrieval(store: IndexStore) -> None:
+    gen = ScriptedGenerator("Who refused Musk's plan to run OpenAI?",
+                            "Altman and the other founders refused [1].")
+    history = (Turn("Why did Musk leave OpenAI?", "After a power struggle [1]."),)
+    a = ask(store, gen, "Who refused him?", history)
+    rewrite = gen.prompts[0][0]["content"]
+    assert "User: Why did Musk leave OpenAI?" in rewrite and "Last question: Who refused him?" in rewrite
+    assert a.standalone_question == "Who refused Musk's plan to run OpenAI?"
+    assert "Question: Who refused Musk's plan to run OpenAI?" in gen.prompts[1][1]["content"]
+    assert a.text == "Altman and the other founders refused [1]."
+
+
+def test_evidence_is_shown_before_the_first_token(store: IndexStore) -> None:
+    seen: list[str] = []
+    events = Events(on_evidence=lambda ev: seen.append(f"evidence:{ev[0].best.text}"),
+                    on_token=lambda t: seen.append("token"))
+    ask(store, ScriptedGenerator("Musk left OpenAI after a power struggle [1]."), events=events)
+    assert seen[0] == "evidence:Musk left OpenAI in 2018 after a power struggle."
+    assert seen[1:] and set(seen[1:]) == {"token"}
+
+
+def test_repeated_sentences_are_kept_once(store: IndexStore) -> None:
+    a = ask(store, ScriptedGenerator("Altman refused [1]. Altman refused [1]. Altman refused [1]."))
+    assert a.text == "Altman refused [1]."
+
+
+def test_session_keeps_history_and_sees_new_articles(store: IndexStore, tmp_path: Path,
+                                                     index_dir: Path) -> None:
+    settings = Settings(home=index_dir.parent, embed_model="fake-hashing")
+    gen = ScriptedGenerator("Musk left OpenAI after a power struggle [1].", "Who refused Musk?",
+                            "Altman and the other founders refused [1].")
+    engine = Engine(settings, HashingEmbedder(), gen, settings.answering())
+    session = Session(engine)
+    session.ask("Why did Musk leave OpenAI?")
+    second = session.ask("Who refused him?")
+    assert second.standalone_question == "Who refused Musk?"
+    assert [t.question for t in session.history] == ["Why did Musk leave OpenAI?",
+                                                      "Who refused Musk?"]
+    write_md(tmp_path / "articles", "kite.md", "Kites", "A red kite festival drew 9,000 people.")
+    run_sync(index_dir, [str(tmp_path / "articles")], HashingEmbedder())
+    hits = engine.store().bm25_search("kite festival", 1)
+    assert hits, "engine reopened the index after the sync"
