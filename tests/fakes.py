@@ -67,5 +67,4 @@ class ScriptedGenerator:
         """Yield the next scripted reply in small pieces."""
         self.prompts.append(messages)
         reply = self.replies.pop(0) if self.replies else ""
-        for piece in re.findall(r"\S+\s*", reply):
-            yield piece
+        yield from re.findall(r"\S+\s*", reply)

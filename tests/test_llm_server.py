@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -84,10 +85,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.path != "/v1/chat/completions":
             self.send_error(404)
             return
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
             script.reply(self, len(script.requests) - 1)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up, as tested
-            pass
 
     def start_stream(self) -> None:
         """Status line and headers of a server-sent event stream (ended by closing)."""

