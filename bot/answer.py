@@ -159,7 +159,7 @@ def _is_refusal(draft: str) -> bool:
 def _fallback(question: str, evidence: Sequence[Evidence],
               settings: AnswerSettings) -> tuple[str, Status, tuple[Citation, ...]]:
     """Quote the best evidence when it clearly matches the question; otherwise refuse."""
-    q_words = lexical.content_words(question)
+    q_words = lexical.terms(question)
     strong = [e for e in evidence
               if lexical.coverage(q_words, f"{e.hit.title} {e.best.text}")
               >= settings.fallback_coverage]

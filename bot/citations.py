@@ -105,8 +105,8 @@ def _supports(claim: str, passage: str, similarity: float, min_similarity: float
     if missing_names:
         return f"name {missing_names[0]!r} is not in the passage"
     if lexical.language(claim) == lexical.language(passage):
-        terms = lexical.content_words(claim) - lexical.names(claim)
-        if terms and lexical.stem_coverage(terms, passage) < SAME_LANGUAGE_COVERAGE:
+        words = lexical.terms(claim) - {lexical.stem(n) for n in lexical.names(claim)}
+        if words and lexical.coverage(words, passage) < SAME_LANGUAGE_COVERAGE:
             return "its words are not in the passage"
     anchored = lexical.numbers(claim) or lexical.names(claim)
     needed = min_similarity if anchored else min_similarity * UNANCHORED_FACTOR

@@ -14,6 +14,10 @@ from index.embedding import Embedder
 from index.records import Hit
 
 
+# A sentence holding the kind of thing asked for (a number for "how many") ranks higher.
+ANSWER_KIND_BONUS = 0.2
+
+
 @dataclass(frozen=True)
 class Sentence:
     """A sentence of an article, with offsets into the article text."""
@@ -71,7 +75,8 @@ def pick(question: str, hits: Sequence[Hit], embedder: Embedder,
         return []
     query = embedder.embed_query(question)[0]
     sims = embedder.embed_passages(flat) @ query
-    q_words = lexical.content_words(question)
+    q_words = lexical.terms(question)
+    wants = lexical.answer_kind(question)
     out: list[Evidence] = []
     used: set[tuple[int, int]] = set()
     offset = 0
@@ -79,7 +84,9 @@ def pick(question: str, hits: Sequence[Hit], embedder: Embedder,
         scored = []
         for (start, end, text), sim in zip(sents, sims[offset: offset + len(sents)], strict=True):
             cov = lexical.coverage(q_words, text)
-            scored.append((Sentence(start, end, text, 0.5 * float(sim) + 0.5 * cov), float(sim),
+            bonus = ANSWER_KIND_BONUS if wants and lexical.has_kind(text, wants) else 0.0
+            score = 0.5 * float(sim) + 0.5 * cov + bonus
+            scored.append((Sentence(start, end, text, score), float(sim),
                            lexical.coverage(q_words, f"{hit.title} {text}")))
         offset += len(sents)
         fresh = [s for s in scored if (s[0].start, s[0].end) not in used]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
+from typing import Any
 
 from sentencex import get_sentence_boundaries
 
@@ -35,26 +36,37 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]
 
 
+@cache
+def _stemmer() -> Any:
+    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+
+    return StemmerFactory().create_stemmer()
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """Indonesian affixes off (Sastrawi: dijanjikan -> janji), then an English plural -s."""
+    base = str(_stemmer().stem(word)) or word
+    return base[:-1] if len(base) > 3 and base.endswith("s") and not base.endswith("ss") else base
+
+
 def content_words(text: str) -> set[str]:
     """Words that carry meaning: not stopwords, longer than two letters."""
     stop = _stopwords()
     return {w for w in words(text) if len(w) > 2 and w not in stop}
 
 
-def coverage(query_words: set[str], text: str) -> float:
-    """Share of the query's content words found in the text (0 when the query has none)."""
-    if not query_words:
-        return 0.0
-    found = set(words(text))
-    return sum(1 for w in query_words if w in found) / len(query_words)
+def terms(text: str) -> set[str]:
+    """Stemmed content words, for matching across word forms."""
+    return {stem(w) for w in content_words(text)}
 
 
-def stem_coverage(terms: set[str], text: str, prefix: int = 5) -> float:
-    """Share of terms whose first `prefix` letters start some word of the text (crude stemming)."""
-    if not terms:
+def coverage(query_terms: set[str], text: str) -> float:
+    """Share of the query's terms (see `terms`) that occur in the text (0 when it has none)."""
+    if not query_terms:
         return 0.0
-    stems = {w[:prefix] for w in words(text)}
-    return sum(1 for t in terms if t[:prefix] in stems) / len(terms)
+    found = {stem(w) for w in words(text)}
+    return sum(1 for t in query_terms if t in found) / len(query_terms)
 
 
 def numbers(text: str) -> set[str]:
@@ -101,3 +113,25 @@ def language(text: str) -> str:
 def language_name(code: str) -> str:
     """English name of a language code for the prompt; unknown codes are described."""
     return _LANGUAGE_NAMES.get(code, "the language of the question")
+
+
+_KINDS = {
+    "number": re.compile(r"\b(how (many|much)|berapa|jumlah|what (percentage|share))\b", re.I),
+    "time": re.compile(r"\b(when|what year|kapan|tahun berapa|pada tahun)\b", re.I),
+}
+_YEAR_OR_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b|\b\d{1,2}\s+\w+\s+\d{4}\b")
+
+
+def answer_kind(question: str) -> str | None:
+    """'number' or 'time' when the question asks for one, else None."""
+    for kind, pattern in _KINDS.items():
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def has_kind(text: str, kind: str) -> bool:
+    """True when the text holds what `answer_kind` asked for."""
+    if kind == "time":
+        return bool(_YEAR_OR_DATE.search(text))
+    return bool(_NUMBER.search(text))

@@ -32,6 +32,8 @@ PDF = {".pdf"}
 JSONL = {".jsonl", ".ndjson"}
 FEED = {".rss", ".atom", ".xml"}
 KNOWN = TEXT | MARKDOWN | HTML | PDF | JSONL | FEED
+# A folder's own documentation is not an article (given by path, such a file is still read).
+FOLDER_DOCS = {"README", "LICENSE", "LICENCE", "CHANGELOG", "CONTRIBUTING"}
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,8 @@ def _walk(folder: Path, result: Scan) -> Iterator[Path]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             p = Path(dirpath) / name
-            if not name.startswith(".") and p.suffix.lower() in KNOWN:
+            if not name.startswith(".") and p.suffix.lower() in KNOWN \
+                    and p.stem.upper() not in FOLDER_DOCS:
                 yield p
 
 

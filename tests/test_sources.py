@@ -1033,3 +1033,12 @@ def test_draft_to_article() -> None:
     article = d.article("baru")
     assert article.id == "baru" and article.source == "/x/a.txt" and article.language == "id"
     assert d.article().id == "a"
+
+
+def test_folder_documentation_is_not_an_article(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("# About this folder\nThese are my news clippings.\n")
+    (tmp_path / "story.md").write_text("# Story\nA ferry sank near the harbour.\n")
+    found = scan([str(tmp_path)], SourceLimits())
+    assert [d.title for d in found.drafts] == ["Story"]
+    alone = scan([str(tmp_path / "README.md")], SourceLimits())
+    assert [d.title for d in alone.drafts] == ["About this folder"]
