@@ -13,7 +13,6 @@ from bot import lexical
 from index.embedding import Embedder
 from index.records import Hit
 
-
 # A sentence holding the kind of thing asked for (a number for "how many") ranks higher.
 ANSWER_KIND_BONUS = 0.2
 

@@ -1,0 +1,74 @@
+"""`tanya ask` and `tanya chat` output with a fake embedder and a scripted model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.config import Settings
+from bot.engine import Engine
+from tests.conftest import run_sync, write_md
+from tests.fakes import HashingEmbedder, ScriptedGenerator
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def scripted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ScriptedGenerator:
+    """Index a small corpus under TANYA_HOME and make the CLI use fakes for both models."""
+    monkeypatch.setenv("TANYA_EMBED_MODEL", "fake-hashing")
+    settings = Settings()
+    folder = tmp_path / "articles"
+    write_md(folder, "musk.md", "Musk and OpenAI", "Musk left OpenAI in 2018 after a power "
+             "struggle. Altman and the other founders refused his plan.", outlet="Kabar",
+             published="2023-04-12", url="https://kabar.test/musk")
+    run_sync(settings.index_dir, [str(folder)], HashingEmbedder())
+    gen = ScriptedGenerator()
+
+    def open_engine(s: Settings, model: str | None = None,
+                    passages: int | None = None) -> Engine:
+        return Engine(s, HashingEmbedder(), gen, s.answering(passages))
+
+    monkeypatch.setattr(Engine, "open", staticmethod(open_engine))
+    return gen
+
+
+def test_ask_prints_evidence_answer_and_sources(scripted: ScriptedGenerator) -> None:
+    scripted.replies.append("Musk left OpenAI after a power struggle [1].")
+    result = runner.invoke(app, ["ask", "Why did Musk leave OpenAI?"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.startswith("Evidence: “Musk left OpenAI in 2018 after a power struggle.”")
+    assert "Musk left OpenAI after a power struggle [1]." in out
+    assert "Sources:\n[1] Musk and OpenAI — Kabar, 2023-04-12, https://kabar.test/musk" in out
+    assert out.index("Evidence:") < out.index("Sources:")
+
+
+def test_ask_json_lines(scripted: ScriptedGenerator) -> None:
+    scripted.replies.append("Musk left OpenAI in 2019 [1]. Altman refused his plan [1].")
+    result = runner.invoke(app, ["ask", "Why did Musk leave OpenAI?", "--json", "-k", "1"])
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [e["event"] for e in events][0] == "evidence" and events[-1]["event"] == "answer"
+    final = events[-1]
+    assert final["answer"] == "Altman refused his plan [1]."
+    assert final["checks"][0]["kept"] == [] and "2019" in final["checks"][0]["reason"]
+    assert final["citations"][0]["article_id"] == "musk" and len(final["passages"]) == 1
+    assert final["draft"] == "".join(e["text"] for e in events if e["event"] == "token")
+
+
+def test_chat_keeps_context_and_starts_over(scripted: ScriptedGenerator) -> None:
+    scripted.replies += ["Musk left OpenAI after a power struggle [1].",
+                         "Who refused Musk's plan?", "Altman and the other founders [1].",
+                         "Altman refused his plan [1]."]
+    result = runner.invoke(app, ["chat"], input="Why did Musk leave OpenAI?\nWho refused him?\n"
+                                                 "/new\nWho refused Musk's plan?\n/quit\n")
+    assert result.exit_code == 0, result.output
+    assert "Altman and the other founders [1]." in result.stdout and "(new topic)" in result.stdout
+    prompts = scripted.prompts
+    assert len(prompts) == 4  # answer, rewrite + answer, then a fresh answer without rewrite
+    assert "Last question: Who refused him?" in prompts[1][0]["content"]
+    assert "Question: Who refused Musk's plan?" in prompts[3][1]["content"]
