@@ -52,7 +52,7 @@ def test_ask_json_lines(scripted: ScriptedGenerator) -> None:
     scripted.replies.append("Musk left OpenAI in 2019 [1]. Altman refused his plan [1].")
     result = runner.invoke(app, ["ask", "Why did Musk leave OpenAI?", "--json", "-k", "1"])
     events = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [e["event"] for e in events][0] == "evidence" and events[-1]["event"] == "answer"
+    assert events[0]["event"] == "evidence" and events[-1]["event"] == "answer"
     final = events[-1]
     assert final["answer"] == "Altman refused his plan [1]."
     assert final["checks"][0]["kept"] == [] and "2019" in final["checks"][0]["reason"]
