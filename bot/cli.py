@@ -94,6 +94,30 @@ def chat_cmd(model: ModelOpt = None, k: PassagesOpt = None) -> None:
         session.close()
 
 
+@app.command("config")
+def config_cmd(as_json: JsonOpt = False) -> None:
+    """Print the effective settings (secrets masked) and where each value came from."""
+    from dataclasses import asdict
+
+    from bot.config_report import rows
+
+    table = guard(lambda: rows(Settings()))
+    if as_json:
+        typer.echo(render.to_json({"settings": [asdict(r) for r in table]}))
+        return
+    width = max(len(r.variable) for r in table)
+    for r in table:
+        typer.echo(f"{r.variable:<{width}}  {r.value or '(unset)'}  [{r.source}]")
+
+
+@app.command("telegram")
+def telegram_cmd() -> None:
+    """Run the Telegram bot (token from TANYA_TELEGRAM_TOKEN; see README)."""
+    from bot.telegram_main import run
+
+    guard(lambda: run(Settings()))
+
+
 def main() -> None:
     """Console script entry point."""
     app()

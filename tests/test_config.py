@@ -1,0 +1,50 @@
+"""Settings: parsing, `tanya config`, and the README reference generated from them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.config import Settings
+from bot.config_report import BEGIN, END, reference_markdown
+from tests.conftest import REPO
+
+
+def test_readme_reference_matches_the_settings() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split(BEGIN, 1)[1].split(END, 1)[0].strip()
+    assert block == reference_markdown(), "run: .venv/bin/python -m bot.config_report"
+    for name in Settings.model_fields:
+        assert f"`TANYA_{name.upper()}`" in block
+
+
+def test_every_setting_is_described() -> None:
+    assert all(f.description for f in Settings.model_fields.values())
+
+
+def test_lists_from_comma_separated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANYA_TELEGRAM_ALLOWED", "11, 22,-1003")
+    monkeypatch.setenv("TANYA_TELEGRAM_SYNC_PATHS", "/srv/a, https://x.test/feed.xml")
+    s = Settings()
+    assert s.telegram_allowed == [11, 22, -1003]
+    assert s.telegram_sync_paths == ["/srv/a", "https://x.test/feed.xml"]
+
+
+def test_config_masks_secrets_and_names_sources(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("TANYA_MODEL=smollm2-135m\n")
+    monkeypatch.setenv("TANYA_TELEGRAM_TOKEN", "123:very-secret")
+    result = CliRunner().invoke(app, ["config", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "very-secret" not in result.stdout
+    rows = {r["variable"]: r for r in json.loads(result.stdout)["settings"]}
+    assert rows["TANYA_TELEGRAM_TOKEN"] == {**rows["TANYA_TELEGRAM_TOKEN"], "value": "********",
+                                            "source": "environment"}
+    assert (rows["TANYA_MODEL"]["value"], rows["TANYA_MODEL"]["source"]) == ("smollm2-135m",
+                                                                             ".env")
+    assert rows["TANYA_CHUNK_WORDS"]["source"] == "default"
