@@ -35,6 +35,7 @@ class AnswerSettings:
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
     max_tokens: int = 200
+    timeout_s: float = 120.0
     min_similarity: float = 0.1
     fallback_coverage: float = 0.6
     history_turns: int = 3
@@ -75,10 +76,11 @@ class Events:
 def messages_for(question: str, evidence: Sequence[Evidence], prompts: Prompts) -> Messages:
     """The chat prompt: fixed system text (cached across questions), then passages + question."""
     system = prompts.answer_system.substitute(refusal=REFUSAL)
-    passages = "\n\n".join(f"[{e.n}] {e.hit.title}: {e.text}" if e.hit.title else
-                           f"[{e.n}] {e.text}" for e in evidence)
+    passages = "\n\n".join(
+        f"[{e.n}] {lexical.quoted(e.hit.title)}: {lexical.quoted(e.text)}" if e.hit.title else
+        f"[{e.n}] {lexical.quoted(e.text)}" for e in evidence)
     user = prompts.answer_user.substitute(
-        passages=passages, question=question,
+        passages=passages, question=lexical.quoted(question),
         language=lexical.language_name(lexical.language(question)))
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
@@ -90,8 +92,9 @@ def standalone(question: str, history: Sequence[Turn], generator: Generator,
         return question
     lines = []
     for t in history[-turns:]:
-        lines += [f"User: {t.question}", f"Assistant: {t.answer}"]
-    prompt = prompts.rewrite.substitute(history="\n".join(lines), question=question)
+        lines += [f"User: {lexical.quoted(t.question)}", f"Assistant: {lexical.quoted(t.answer)}"]
+    prompt = prompts.rewrite.substitute(history="\n".join(lines),
+                                        question=lexical.quoted(question))
     text = "".join(generator.stream([{"role": "user", "content": prompt}], 60)).strip()
     text = text.splitlines()[0].strip().strip('"') if text else ""
     return text if 3 <= len(text) <= 300 else question
@@ -128,7 +131,9 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
     checked = citations.check(draft, evidence, embedder, settings.min_similarity)
     text, cites = checked.text, checked.citations
     status: Status = "answered"
-    if _is_refusal(draft):
+    if "cut_after_s" in timings:  # too slow: trust only the evidence
+        text, status, cites = _fallback(asked, evidence, settings)
+    elif _is_refusal(draft):
         text, status, cites = REFUSAL, "refused", ()
     elif not checked.text:
         text, status, cites = _fallback(asked, evidence, settings)
@@ -147,6 +152,9 @@ def _generate(messages: Messages, generator: Generator, settings: AnswerSettings
         pieces.append(piece)
         if events.on_token:
             events.on_token(piece)
+        if time.perf_counter() - started > settings.timeout_s:
+            timings["cut_after_s"] = time.perf_counter() - started
+            break  # closing the stream stops the model
     timings["generation_s"] = time.perf_counter() - started
     return "".join(pieces)
 

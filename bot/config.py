@@ -57,6 +57,8 @@ class Settings(BaseSettings):
                                     description="CPU threads for llama.cpp (default: all cores).")
     llm_context: int = Field(4096, ge=512, description="llama.cpp context window in tokens.")
     answer_max_tokens: int = Field(200, ge=16, description="Longest answer, in tokens.")
+    answer_timeout_s: float = Field(120, gt=0, description=(
+        "Longest generation; a slower answer is cut and replaced by quoting the evidence."))
     answer_passages: int = Field(3, ge=1, le=10, description="Passages quoted in the prompt.")
     answer_passage_words: int = Field(50, ge=10, description="Words kept from each passage.")
     prompts_dir: Path | None = Field(None, description="Folder with the prompt templates "
@@ -120,7 +122,7 @@ class Settings(BaseSettings):
         evidence = EvidenceSettings(passages=passages or self.answer_passages,
                                     words_per_passage=self.answer_passage_words)
         return AnswerSettings(evidence=evidence, search=self.search(),
-                              max_tokens=self.answer_max_tokens)
+                              max_tokens=self.answer_max_tokens, timeout_s=self.answer_timeout_s)
 
     def search(self) -> SearchSettings:
         """Fusion settings for hybrid search."""

@@ -69,6 +69,20 @@ def coverage(query_terms: set[str], text: str) -> float:
     return sum(1 for t in query_terms if t in found) / len(query_terms)
 
 
+_CONTROL = re.compile(
+    r"<\|[^<>|]{1,40}\|>|</?s>|\[/?INST\]|<<SYS>>|<</SYS>>|<(?:start|end)_of_turn>")
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+
+
+def quoted(text: str) -> str:
+    """Text safe to put inside a prompt as quoted material.
+
+    Chat-template control tokens (<|im_start|> and the like) are removed, so an article cannot
+    open a fake system turn, and [n] markers become (n), so it cannot fake a citation.
+    """
+    return _MARKER.sub(r"(\1)", _CONTROL.sub("", text))
+
+
 def numbers(text: str) -> set[str]:
     """Numbers with thousands and decimal marks removed, so 10,000 == 10.000 == 10000."""
     out = set()
