@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -92,6 +93,25 @@ def chat_cmd(model: ModelOpt = None, k: PassagesOpt = None) -> None:
                 guard(lambda: view.finish(session.ask(line, view.events())))  # noqa: B023
     finally:
         session.close()
+
+
+@app.command("eval")
+def eval_cmd(
+    dataset: Annotated[Path, typer.Argument(help="Folder with passages.jsonl + questions.jsonl, "
+                                            "or a SQuAD-style JSON file.")],
+    preset: ModelOpt = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1,
+                                              help="Questions to ask (evenly spaced).")] = None,
+    retrieval_only: Annotated[bool, typer.Option("--retrieval-only",
+                                                 help="Skip the language model.")] = False,
+    home: Annotated[Path | None, typer.Option("--home", help="Keep the index here "
+                                              "(default: a temporary folder).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Retrieval recall, answer accuracy, citation precision, refusals and latency on a QA set."""
+    from bot.evaluation_cli import run_eval
+
+    guard(lambda: run_eval(Settings(), dataset, preset, limit, retrieval_only, home, as_json))
 
 
 @app.command("config")
