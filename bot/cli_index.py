@@ -33,19 +33,42 @@ def _report_failures(failures: list[SourceFailure]) -> None:
 @index_app.command("sync")
 def index_sync(
     paths: Annotated[list[str], typer.Argument(help="Folders, files, URLs or feeds to mirror.")],
+    watch: Annotated[bool, typer.Option("--watch", help="Keep running; sync again when files "
+                                        "change (URLs: every interval).")] = False,
+    interval: Annotated[float, typer.Option("--interval", min=1,
+                                            help="Seconds between checks with --watch.")] = 30,
     as_json: JsonOpt = False,
 ) -> None:
     """Add new, re-embed changed and drop deleted articles under PATHS (incremental)."""
     from index.sync import sync
 
     settings = Settings()
+    embedder = guard(lambda: runtime.embedder(settings))
 
     def run() -> SyncReport:
         with progress_bar(not as_json) as progress:
-            return sync(settings.index_dir, paths, runtime.embedder(settings), settings.chunking(),
+            return sync(settings.index_dir, paths, embedder, settings.chunking(),
                         settings.source_limits(), progress=progress)
 
-    _finish(guard(run), as_json)
+    if not watch:
+        _finish(guard(run), as_json)
+        return
+    import threading
+
+    from index.watch import watch as watch_paths
+
+    def once() -> None:
+        try:
+            _finish(guard(run), as_json)
+        except typer.Exit as done:  # in watch mode a failed round is reported, not fatal
+            if done.exit_code not in (0, EXIT_SKIPPED):
+                typer.echo("sync failed; will retry at the next change", err=True)
+
+    stop = threading.Event()
+    try:
+        watch_paths(paths, interval, once, stop)
+    except KeyboardInterrupt:
+        stop.set()
 
 
 @index_app.command("add")
