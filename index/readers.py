@@ -56,8 +56,13 @@ def decode_text(data: bytes) -> str:
         raise SourceReadError("empty file")
     from charset_normalizer import from_bytes
 
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and (
+            b"\x00" in data[:4096] or _control_bytes(data[:10000]) > len(data[:10000]) * 0.01):
+        # Checked on the bytes: binary without NULs can pass for BOM-less UTF-16 otherwise.
         raise SourceReadError("binary content, not text")
+    damaged = _damaged_utf8(data)
+    if damaged is not None:
+        return _require_text(damaged.lstrip("\ufeff").replace("\r\n", "\n"))
     matches = from_bytes(data[: 4 * 2**20])
     best = matches.best()
     if best is None:
@@ -73,6 +78,31 @@ def decode_text(data: bytes) -> str:
     if controls > len(text[:10000]) * 0.01:
         raise SourceReadError("binary content, not text")
     return _require_text(text.replace("\r\n", "\n"))
+
+
+# ESC, SO and SI shift between character sets in ISO-2022 encodings.
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\f\x1b\x0e\x0f")
+
+
+def _control_bytes(data: bytes) -> int:
+    """How many bytes are C0 controls that text does not use."""
+    return len(data) - len(data.translate(None, _CONTROL_BYTES))
+
+
+def _damaged_utf8(data: bytes) -> str | None:
+    """UTF-8 text with a few stray bytes (a cut download, a bad copy), with U+FFFD for them.
+
+    None when the bytes are valid UTF-8 or not mostly UTF-8: charset detection would read
+    such a file as a legacy code page and garble every accented letter. Legacy single-byte
+    text (cp1252 é is E9) practically never forms valid multi-byte UTF-8 sequences.
+    """
+    head = data[: 4 * 2**20]
+    text = head.decode("utf-8", errors="replace")
+    stray = text.count("\ufffd") - head.count("\ufffd".encode())
+    non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
+    if stray <= 0 or non_ascii - stray < 4 * stray:
+        return None
+    return data.decode("utf-8", errors="replace")
 
 
 def _require_text(text: str) -> str:

@@ -169,6 +169,10 @@ class IndexStore:
             return stored
         raise ArticleNotFoundError(article_id)
 
+    def vector_index(self) -> str:
+        """The FAISS index type in use ('flat' or 'ivf<lists>')."""
+        return vectors.kind(self._vectors)
+
     def size_bytes(self) -> int:
         """Bytes on disk of the live generation."""
         return sum(p.stat().st_size for p in self.generation.iterdir() if p.is_file())
@@ -324,6 +328,7 @@ class IndexWriter:
         self._db.close()
         if int(counts[1]) != vectors.count(self._vectors):
             raise IndexCorruptError(str(self.generation), "chunk rows and vectors disagree")
+        self._vectors = vectors.fit(self._vectors)
         vectors.save(self._vectors, self.generation / VECTORS)
         self.meta = replace(self.meta, articles=int(counts[0]), chunks=int(counts[1]),
                             last_sync=now_iso() if synced else self.meta.last_sync)
