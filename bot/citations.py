@@ -76,8 +76,8 @@ def split_claims(draft: str) -> list[tuple[str, tuple[int, ...]]]:
         if lead and claims:
             claims[-1][1].extend(_numbers_in(lead.group(0)))
             piece = piece[lead.end():]
-        ids = _numbers_in(piece)
-        text = _MARKERS.sub("", piece).strip()
+        text, ids = _strip_markers(piece)
+        text = text.strip()
         if text:
             claims.append((text, ids))
     unique: dict[str, tuple[str, tuple[int, ...]]] = {}
@@ -86,8 +86,25 @@ def split_claims(draft: str) -> list[tuple[str, tuple[int, ...]]]:
     return list(unique.values())
 
 
+def _strip_markers(text: str) -> tuple[str, list[int]]:
+    """The text without citation markers, and the numbers they held.
+
+    Repeated until none is left: removing one can join the brackets around it into another
+    ("[[1]2]" leaves "[2]"), which would otherwise reach the answer as a fake citation.
+    """
+    ids: list[int] = []
+    while True:
+        ids.extend(_numbers_in(text))
+        stripped = _MARKERS.sub("", text)
+        if stripped == text:
+            return text, ids
+        text = stripped
+
+
 def _numbers_in(text: str) -> list[int]:
-    return [int(n) for group in _MARKERS.findall(text) for n in re.findall(r"\d+", group)]
+    # A 5,000-digit "marker" would make int() raise; no passage has such a number anyway.
+    return [int(n) for group in _MARKERS.findall(text) for n in re.findall(r"\d+", group)
+            if len(n) <= 9]
 
 
 def _supports(claim: str, passage: str, similarity: float, min_similarity: float) -> str | None:

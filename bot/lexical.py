@@ -71,7 +71,8 @@ def coverage(query_terms: set[str], text: str) -> float:
 
 _CONTROL = re.compile(
     r"<\|[^<>|]{1,40}\|>|</?s>|\[/?INST\]|<<SYS>>|<</SYS>>|<(?:start|end)_of_turn>")
-_MARKER = re.compile(r"\[(\d{1,3})\]")
+# Every form the citation checker reads as a marker: [1], [12], [0001], [1, 2], [1; 2].
+_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 
 
 def quoted(text: str) -> str:
@@ -79,8 +80,11 @@ def quoted(text: str) -> str:
 
     Chat-template control tokens (<|im_start|> and the like) are removed, so an article cannot
     open a fake system turn, and [n] markers become (n), so it cannot fake a citation.
+    Removal repeats until no token is left: "<|im_<|x|>start|>" would otherwise leave one.
     """
-    return _MARKER.sub(r"(\1)", _CONTROL.sub("", text))
+    while (clean := _CONTROL.sub("", text)) != text:
+        text = clean
+    return _MARKER.sub(r"(\1)", text)
 
 
 def numbers(text: str) -> set[str]:

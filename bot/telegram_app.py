@@ -7,6 +7,7 @@ access and rate limits, queues questions for the single model, and presents answ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections import OrderedDict, defaultdict
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -139,8 +141,11 @@ class TanyaBot:
                 await self._answer(job)
             except Exception:
                 log.exception("answering a question in chat %s failed", job.chat_id)
-                await self._say(job.chat_id, "Sorry, something went wrong while answering. "
-                                "Please try again.", job.reply_to)
+                try:  # e.g. the user blocked the bot: the worker must go on for the others
+                    await self._say(job.chat_id, "Sorry, something went wrong while answering. "
+                                    "Please try again.", job.reply_to)
+                except TelegramError as exc:
+                    log.warning("could not apologise in chat %s: %s", job.chat_id, exc)
             finally:
                 self.busy = False
                 self.queue.task_done()
@@ -288,10 +293,17 @@ class TanyaBot:
         """Start the worker once the application runs."""
         self._worker = asyncio.create_task(self.worker())
 
-    async def post_shutdown(self, app: Application) -> None:  # type: ignore[type-arg]
-        """Stop the worker."""
+    async def post_stop(self, app: Application) -> None:  # type: ignore[type-arg]
+        """Stop the worker while the bot can still talk (shutdown closes its HTTP client)."""
         if self._worker is not None:
             self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+
+    async def post_shutdown(self, app: Application) -> None:  # type: ignore[type-arg]
+        """Stop the worker if the application was never stopped (e.g. a failed start)."""
+        await self.post_stop(app)
 
     def build(self, token: str) -> Application:  # type: ignore[type-arg]
         """The python-telegram-bot Application with every handler registered."""
@@ -299,7 +311,8 @@ class TanyaBot:
         if self.settings.telegram_api_url:
             builder = builder.base_url(self.settings.telegram_api_url) \
                 .base_file_url(self.settings.telegram_api_url.replace("/bot", "/file/bot"))
-        app = builder.post_init(self.post_init).post_shutdown(self.post_shutdown).build()
+        app = builder.post_init(self.post_init).post_stop(self.post_stop) \
+            .post_shutdown(self.post_shutdown).build()
         self.app = app
         admin = Admin(self.engine, self.settings, self.access, self._gate)
         for name, handler in (("start", self.cmd_start), ("help", self.cmd_help),

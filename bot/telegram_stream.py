@@ -112,6 +112,8 @@ class AnswerStream:
                 self._changed.set()
             elif "not modified" not in str(exc).lower():
                 log.warning("could not update the answer in chat %s: %s", self._chat, exc)
+        except TelegramError as exc:  # updates are best effort; the final message is what counts
+            log.warning("could not update the answer in chat %s: %s", self._chat, exc)
 
     async def _stop(self) -> None:
         if self._task is not None:
