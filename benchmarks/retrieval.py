@@ -16,7 +16,7 @@ from pathlib import Path
 
 from benchmarks.datasets import DATASETS, NAMES, Dataset, load, metrics, rank_of
 from index.chunking import ChunkSettings
-from index.embedding import Embedder, SentenceTransformerEmbedder
+from index.embedding import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder
 from index.search import SearchSettings, fuse
 from index.sources import SourceLimits
 from index.store import IndexStore
@@ -91,10 +91,16 @@ def main() -> None:
     ap.add_argument("--datasets-dir", type=Path, default=DATASETS)
     ap.add_argument("--datasets", nargs="+", default=list(NAMES))
     ap.add_argument("--limit", type=int, default=None, help="questions per set (evenly spaced)")
+    ap.add_argument("--backend", choices=["torch", "onnx-int8"], default="torch")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     started = time.perf_counter()
-    emb = SentenceTransformerEmbedder()
+    emb: Embedder = SentenceTransformerEmbedder()
+    if args.backend == "onnx-int8":
+        from bot.config import Settings
+        from index.embedding_onnx import OnnxEmbedder
+
+        emb = OnnxEmbedder(DEFAULT_MODEL, Settings().models_dir)
     results = {name: evaluate(load(args.datasets_dir / name, args.limit), emb, SearchSettings())
                for name in args.datasets}
     if args.json:
@@ -104,7 +110,7 @@ def main() -> None:
     notes = verdict(results)
     print("\nfused >= best single retriever on every set and metric" if not notes
           else "\n" + "\n".join(notes))
-    print(f"({time.perf_counter() - started:.0f} s)")
+    print(f"({args.backend} embeddings; {time.perf_counter() - started:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -7,12 +7,18 @@ from pathlib import Path
 from bot import models
 from bot.config import Settings
 from bot.llm import Generator, LlamaCppGenerator, OpenAIServerGenerator
-from index.embedding import SentenceTransformerEmbedder
+from index.embedding import Embedder, SentenceTransformerEmbedder
 from index.store import IndexStore
 
 
-def embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    """The configured sentence-transformers model."""
+def embedder(settings: Settings) -> Embedder:
+    """The configured sentence-transformers model on the configured backend."""
+    if settings.embed_backend == "onnx-int8":
+        from index.embedding_onnx import OnnxEmbedder
+
+        return OnnxEmbedder(settings.embed_model, settings.models_dir,
+                            query_prefix=settings.embed_query_prefix,
+                            passage_prefix=settings.embed_passage_prefix)
     return SentenceTransformerEmbedder(
         settings.embed_model, query_prefix=settings.embed_query_prefix,
         passage_prefix=settings.embed_passage_prefix, batch_size=settings.embed_batch_size)
@@ -22,7 +28,7 @@ def open_index(settings: Settings) -> IndexStore:
     """The live index, checked against the configured embedding model."""
     store = IndexStore(settings.index_dir)
     try:
-        store.meta.check(settings.index_dir, settings.embed_model, None)
+        store.meta.check(settings.index_dir, settings.embedder_name, None)
     except Exception:
         store.close()
         raise

@@ -88,7 +88,7 @@ class SentenceTransformerEmbedder:
         self._query_prefix = default_q if query_prefix is None else query_prefix
         self._passage_prefix = default_p if passage_prefix is None else passage_prefix
         self._batch_size = batch_size
-        self._model = _load(model_name, device)
+        self._model = load_model(model_name, device)
         dim = self._model.get_embedding_dimension()
         if dim is None:
             raise EmbeddingModelError(model_name, "model does not report an embedding dimension")
@@ -130,7 +130,7 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(out, dtype=np.float32)
 
 
-def _load(model_name: str, device: str) -> SentenceTransformer:
+def load_model(model_name: str, device: str) -> SentenceTransformer:
     """Load from the packaged copy, a local folder, or (when online) the Hugging Face hub."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no per-load progress bars

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -75,7 +76,7 @@ def test_prefixes_are_applied(monkeypatch: pytest.MonkeyPatch) -> None:
             seen.append(texts)
             return np.ones((len(texts), 2), dtype=np.float32)
 
-    monkeypatch.setattr(embedding, "_load", lambda name, device: Model())
+    monkeypatch.setattr(embedding, "load_model", lambda name, device: Model())
     emb = SentenceTransformerEmbedder("intfloat/multilingual-e5-small")
     emb.embed_query("q")
     emb.embed_passages(["p"])
@@ -83,3 +84,21 @@ def test_prefixes_are_applied(monkeypatch: pytest.MonkeyPatch) -> None:
     custom = SentenceTransformerEmbedder("x/y", query_prefix="Q: ", passage_prefix="")
     custom.embed_query("q")
     assert seen[-1] == ["Q: q"]
+
+
+@pytest.mark.slow
+def test_onnx_int8_backend_matches_pytorch(tmp_path: Path) -> None:
+    from index.embedding_onnx import OnnxEmbedder
+
+    fast = OnnxEmbedder(DEFAULT_MODEL, tmp_path)
+    assert fast.name == f"{DEFAULT_MODEL}#onnx-int8" and fast.dim == 384
+    assert (tmp_path / "onnx" / DEFAULT_MODEL.replace("/", "__") / "model-int8.onnx").is_file()
+    ref = SentenceTransformerEmbedder()
+    texts = ["Musk left OpenAI in 2018 after a power struggle.",
+             "Petani di Sukamulya memanen 6,8 ton padi per hektare musim ini. " * 12]
+    cos = np.sum(fast.embed_passages(texts) * ref.embed_passages(texts), axis=1)
+    assert float(cos.min()) > 0.97
+    question = "Why did Musk leave?"
+    assert float(fast.embed_query(question)[0] @ ref.embed_query(question)[0]) > 0.97
+    again = OnnxEmbedder(DEFAULT_MODEL, tmp_path)  # cached: no second export
+    np.testing.assert_allclose(again.embed_passages(texts[:1]), fast.embed_passages(texts[:1]))
