@@ -55,7 +55,8 @@ def export(model_name: str, folder: Path) -> None:
     ids = mask * 7
     axes = {0: "batch", 1: "tokens"}
     try:
-        torch.onnx.export(Encoder(transformer.auto_model).eval(), (ids, mask, torch.zeros_like(ids)),
+        example = (ids, mask, torch.zeros_like(ids))
+        torch.onnx.export(Encoder(transformer.auto_model).eval(), example,
                           str(tmp / "model.onnx"), opset_version=17, dynamo=False,
                           input_names=["input_ids", "attention_mask", "token_type_ids"],
                           output_names=["hidden"], dynamic_axes={
