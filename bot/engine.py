@@ -64,6 +64,7 @@ class Engine:
         self.prompts = prompt_files.load(settings.prompts_dir)
         self._lock = threading.Lock()
         self._store = runtime.open_index(settings)
+        self._previous: IndexStore | None = None
 
     @classmethod
     def open(cls, settings: Settings, model: str | None = None,
@@ -76,9 +77,11 @@ class Engine:
         """The index, reopened when a sync has published a newer generation."""
         with self._lock:
             if self._store.is_stale():
-                fresh = runtime.open_index(self.settings)
-                self._store.close()
-                self._store = fresh
+                # Another thread may still be searching the old generation: it is closed only
+                # at the next switch, by which time that search has long finished.
+                if self._previous is not None:
+                    self._previous.close()
+                self._previous, self._store = self._store, runtime.open_index(self.settings)
             return self._store
 
     def ask(self, question: str, history: list[Turn], events: Events | None = None) -> Answer:

@@ -45,6 +45,12 @@ _KEEP_ANSWERS = 500
 _MAX_QUESTION = 1000
 
 
+def file_url(api_url: str) -> str:
+    """The file download base of a Bot API server: .../bot -> .../file/bot (last one only)."""
+    head, sep, tail = api_url.rpartition("/bot")
+    return f"{head}/file/bot{tail}" if sep else api_url
+
+
 @dataclass(frozen=True)
 class Job:
     """A question waiting for the model."""
@@ -310,7 +316,7 @@ class TanyaBot:
         builder = ApplicationBuilder().token(token).concurrent_updates(True)
         if self.settings.telegram_api_url:
             builder = builder.base_url(self.settings.telegram_api_url) \
-                .base_file_url(self.settings.telegram_api_url.replace("/bot", "/file/bot"))
+                .base_file_url(file_url(self.settings.telegram_api_url))
         app = builder.post_init(self.post_init).post_stop(self.post_stop) \
             .post_shutdown(self.post_shutdown).build()
         self.app = app

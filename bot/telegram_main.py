@@ -20,11 +20,15 @@ class RedactToken(logging.Filter):
         self._token = token
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the message with the token masked; never drop a record."""
+        """Rewrite message and traceback with the token masked; never drop a record."""
         message = record.getMessage()
         if self._token in message:
             record.msg = message.replace(self._token, "<token>")
             record.args = None
+        if record.exc_info:  # HTTP errors carry the request URL, token included
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = text.replace(self._token, "<token>")
+            record.exc_info = None
         return True
 
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, RetryAfter, TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from bot import telegram_render as tr
 from bot.answer import Answer
@@ -37,7 +37,11 @@ def retry_seconds(exc: RetryAfter) -> float:
 
 
 async def with_retry(call: Callable[[], Awaitable[T]], attempts: int = 5) -> T:
-    """Run a Bot API call, waiting out flood control (429) a bounded number of times."""
+    """Run a Bot API call, waiting out flood control (429) and brief network failures.
+
+    A network error may hide a message that did arrive, so a retry can rarely duplicate it;
+    losing an answer would be worse.
+    """
     for attempt in range(attempts):
         try:
             return await call()
@@ -45,6 +49,12 @@ async def with_retry(call: Callable[[], Awaitable[T]], attempts: int = 5) -> T:
             if attempt == attempts - 1:
                 raise
             await asyncio.sleep(retry_seconds(exc))
+        except BadRequest:
+            raise  # a subclass of NetworkError, but retrying cannot fix a rejected request
+        except NetworkError:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.5 * 2**attempt)
     raise AssertionError("unreachable")
 
 

@@ -1112,6 +1112,7 @@ def _dumps(obj: Any) -> bytes:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default backlog of 5 drops connections of a busy bot
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
                  fake: FakeTelegram) -> None:
