@@ -133,3 +133,35 @@ def test_quoted_lets_no_control_token_or_marker_through(text: str) -> None:
     assert CONTROL.search(out) is None, out
     assert BRACKETED_DIGITS.search(out) is None, out
     assert all(ids == () for _, ids in split_claims(f"A claim {out}.")), out  # cites nothing
+
+
+_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=6000)
+
+
+@settings(max_examples=150, deadline=None)
+@given(answer_text=_TEXT, title=st.text(max_size=300), quote=st.text(max_size=800),
+       url=st.sampled_from([None, "https://x.test/a?b=1&c=<2>", "javascript:alert(1)", ""]),
+       outlet=st.one_of(st.none(), st.text(max_size=50)))
+@example(answer_text="<b>bold & </i> [1] " * 600, title="</a><script>", quote="&amp; <",
+         url="https://x.test/?a=1&b=2", outlet="A & B")
+def test_telegram_html_is_always_valid_and_short_enough(answer_text: str, title: str, quote: str,
+                                                        url: str | None,
+                                                        outlet: str | None) -> None:
+    from bot import telegram_render as tr
+    from bot.answer import Answer
+    from bot.citations import Citation
+    from tests.fake_telegram import parse_html, utf16_len, validate_html
+
+    hit = Hit(1, "a", title, quote or "x", 0, len(quote or "x"), 1.0, url, "2024-01-01", outlet,
+              1, 1)
+    ev = Evidence(1, hit, (Sentence(0, len(quote or "x"), quote or "x", 1.0),),
+                  Sentence(0, len(quote or "x"), quote or "x", 1.0), 0.5, 0.5)
+    cite = Citation(1, "a", title, url, "2024-01-01", outlet, quote, 0, len(quote))
+    answer = Answer("q", "q", answer_text, "answered", (cite,), (ev,), (), answer_text, "m", {})
+    blocks = [*tr.answer_blocks(answer), *tr.sources_blocks(answer), *tr.hits_blocks([hit])]
+    draft = tr.draft_html([ev], answer_text)  # streamed as is, not packed
+    assert validate_html(draft) is None and utf16_len(parse_html(draft)[0]) <= 4096
+    for message in tr.pack(blocks):
+        assert validate_html(message) is None, message[:200]
+        assert utf16_len(parse_html(message)[0]) <= 4096
+        assert utf16_len(message) <= 4096

@@ -765,3 +765,20 @@ def test_the_token_never_reaches_the_logs(tmp_path: Path, fake_runtime: FakeMode
         "the exchange was logged at all"
     assert TOKEN not in text and TOKEN.split(":")[1] not in text
     assert "<token>" in text
+
+
+def test_a_stranger_flooding_500_messages_does_not_starve_an_allowed_user(h: Harness) -> None:
+    tg = h.tg
+
+    async def scenario() -> None:
+        for n in range(500):
+            tg.user_message(STRANGER, f"spam {n}")
+        _, final = await h.ask(USER, MUSK_Q, timeout=30)
+        assert "[1]" in final["plain"]
+        await h.settle()
+
+    h.run(scenario)
+    assert len(tg.sent(STRANGER)) == 1, "one refusal, then silence"
+    assert all(MUSK_Q in m[1]["content"] or "Musk" in m[1]["content"]
+               for m in h.model.prompts if len(m) > 1)
+    assert not any("spam" in str(m) for m in h.model.prompts), "no model call for the stranger"
