@@ -70,6 +70,7 @@ class Engine:
     def open(cls, settings: Settings, model: str | None = None,
              passages: int | None = None) -> Engine:
         """Start loading the model, load embedder and index, check the prompts."""
+        runtime.open_index(settings).close()  # fail fast, before a model load starts
         pending = PendingGenerator(lambda: runtime.generator(settings, model))
         return cls(settings, runtime.embedder(settings), pending, settings.answering(passages))
 

@@ -126,6 +126,7 @@ def preset_path(preset: Preset, cache_dir: Path) -> Path:
     if any(p is None for p in parts):
         raise ModelNotInstalledError(preset.name, preset.extra)
     cache_dir.mkdir(parents=True, exist_ok=True)
+    _remove_orphans(target)
     tmp = target.with_name(target.name + f".part-{os.getpid()}")
     try:
         with open(tmp, "wb") as out:
@@ -140,6 +141,25 @@ def preset_path(preset: Preset, cache_dir: Path) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+def _remove_orphans(target: Path) -> None:
+    """Delete half-assembled files left by processes that were killed mid-way."""
+    for part in target.parent.glob(target.name + ".part-*"):
+        pid = part.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or not _alive(int(pid)):
+            part.unlink(missing_ok=True)
+            part.with_name(part.name + ".verified").unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def resolve(spec: str, cache_dir: Path,

