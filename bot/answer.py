@@ -97,7 +97,13 @@ def standalone(question: str, history: Sequence[Turn], generator: Generator,
                                         question=lexical.quoted(question))
     text = "".join(generator.stream([{"role": "user", "content": prompt}], 60)).strip()
     text = text.splitlines()[0].strip().strip('"') if text else ""
-    return text if 3 <= len(text) <= 300 else question
+    # A small model sometimes echoes the conversation instead: keep only something that is
+    # still a question of sensible length.
+    if not 3 <= len(text) <= max(300, 3 * len(question)):
+        return question
+    if question.rstrip().endswith("?") and not text.endswith("?"):
+        return question
+    return text
 
 
 def retrieve(store: IndexStore, embedder: Embedder, question: str,

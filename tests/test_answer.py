@@ -193,3 +193,11 @@ def test_articles_cannot_fake_citations_or_chat_turns(tmp_path: Path, index_dir:
     assert "<|im_start|>" not in user and "<|im_end|>" not in user
     assert "[9]" not in user and "Musk left OpenAI (9)." in user
     assert "instructions" not in a.text.lower()
+
+
+def test_a_rewrite_that_is_no_question_is_ignored(store: IndexStore) -> None:
+    gen = ScriptedGenerator("The model's answer could not be verified; the passages say:",
+                            "Altman and the other founders refused [1].")
+    history = (Turn("Why did Musk leave OpenAI?", "After a power struggle [1]."),)
+    a = ask(store, gen, "Who refused him?", history)
+    assert a.standalone_question == "Who refused him?"
