@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -56,12 +57,14 @@ def export(model_name: str, folder: Path) -> None:
     axes = {0: "batch", 1: "tokens"}
     try:
         example = (ids, mask, torch.zeros_like(ids))
-        torch.onnx.export(Encoder(transformer.auto_model).eval(), example,
-                          str(tmp / "model.onnx"), opset_version=17, dynamo=False,
-                          input_names=["input_ids", "attention_mask", "token_type_ids"],
-                          output_names=["hidden"], dynamic_axes={
-                              "input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
-                              "hidden": axes})
+        with warnings.catch_warnings():  # tracer notes about shapes that are fixed by design
+            warnings.simplefilter("ignore")
+            torch.onnx.export(Encoder(transformer.auto_model).eval(), example,
+                              str(tmp / "model.onnx"), opset_version=17, dynamo=False,
+                              input_names=["input_ids", "attention_mask", "token_type_ids"],
+                              output_names=["hidden"], dynamic_axes={
+                                  "input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
+                                  "hidden": axes})
         root = logging.getLogger()
         level = root.level
         root.setLevel(logging.ERROR)  # the quantizer logs a generic pre-processing hint
