@@ -7,7 +7,8 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from index.readers import Draft, SourceReadError, iso_date, read_html, slug
+from index.readers import SourceReadError, iso_date, read_html, slug
+from index.records import Article
 
 # An entry shorter than this is a teaser; the linked page holds the article.
 _TEASER_CHARS = 400
@@ -22,7 +23,8 @@ def looks_like_feed(data: bytes) -> bool:
     return head.startswith(roots) or (head.startswith(b"<?xml") and any(r in head for r in roots))
 
 
-def read_feed(data: bytes, feed_key: str, fetch: Fetch | None) -> Iterator[Draft | SourceReadError]:
+def read_feed(data: bytes, feed_key: str,
+              fetch: Fetch | None) -> Iterator[Article | SourceReadError]:
     """Articles of a feed; entries whose page cannot be fetched fall back to their summary."""
     import feedparser
 
@@ -39,7 +41,7 @@ def read_feed(data: bytes, feed_key: str, fetch: Fetch | None) -> Iterator[Draft
             yield SourceReadError(f"entry {n}: {exc}")
 
 
-def _entry(entry: Any, feed_key: str, n: int, outlet: str | None, fetch: Fetch | None) -> Draft:
+def _entry(entry: Any, feed_key: str, n: int, outlet: str | None, fetch: Fetch | None) -> Article:
     link = str(entry.get("link") or "") or None
     title = str(entry.get("title") or "").strip()
     body = _entry_text(entry)
@@ -49,14 +51,14 @@ def _entry(entry: Any, feed_key: str, n: int, outlet: str | None, fetch: Fetch |
         try:
             data, _ = fetch(link)
             page = read_html(data, key, slug(title or link), url=link)
-            return Draft(slug(title or page.title), title or page.title, page.text, key, link,
+            return Article(slug(title or page.title), title or page.title, page.text, key, link,
                          published or page.published, page.outlet or outlet, page.language)
         except SourceReadError:
             if not body:
                 raise
     if not body:
         raise SourceReadError("entry has no text and no readable link")
-    return Draft(slug(title or link or str(n)), title, body, key, link, published, outlet,
+    return Article(slug(title or link or str(n)), title, body, key, link, published, outlet,
                  entry.get("language"))
 
 

@@ -9,7 +9,6 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -19,25 +18,6 @@ from index.records import Article
 
 class SourceReadError(Exception):
     """A source cannot be turned into an article; the message is the reason."""
-
-
-@dataclass(frozen=True)
-class Draft:
-    """An article before sync assigns its final id."""
-
-    id: str
-    title: str
-    text: str
-    source: str
-    url: str | None = None
-    published: str | None = None
-    outlet: str | None = None
-    language: str | None = None
-
-    def article(self, article_id: str | None = None) -> Article:
-        """Freeze into an Article, optionally under another id."""
-        return Article(article_id or self.id, self.title, self.text, self.source, self.url,
-                       self.published, self.outlet, self.language)
 
 
 _SLUG = re.compile(r"[^\w]+", re.UNICODE)
@@ -130,17 +110,17 @@ def iso_date(value: Any) -> str | None:
         return text[:40] or None
 
 
-def read_plain(data: bytes, source: str, stem: str) -> Draft:
+def read_plain(data: bytes, source: str, stem: str) -> Article:
     """A .txt article: first short line is the title; a 'site.com – ' lead names the outlet."""
     text = decode_text(data)
     first = text.strip().split("\n", 1)[0].strip()
     has_more = "\n" in text.strip()
     title = first if has_more and len(first) <= 120 else stem.replace("-", " ").replace("_", " ")
     m = _OUTLET_PREFIX.match(text)
-    return Draft(slug(stem), title, text, source, outlet=m.group(1).lower() if m else None)
+    return Article(slug(stem), title, text, source, outlet=m.group(1).lower() if m else None)
 
 
-def read_markdown(data: bytes, source: str, stem: str) -> Draft:
+def read_markdown(data: bytes, source: str, stem: str) -> Article:
     """A Markdown article with optional YAML front matter (title, url, published, outlet...)."""
     import frontmatter
 
@@ -155,7 +135,7 @@ def read_markdown(data: bytes, source: str, stem: str) -> Draft:
     if not title:
         m = re.match(r"\s*#\s+(.+)", body)
         title = m.group(1).strip() if m else stem.replace("-", " ")
-    return Draft(
+    return Article(
         str(meta.get("id") or slug(stem)), title, body, source,
         url=_opt(meta.get("url")), published=iso_date(meta.get("published") or meta.get("date")),
         outlet=_opt(meta.get("outlet")), language=_opt(meta.get("language") or meta.get("lang")),
@@ -166,7 +146,7 @@ def _opt(value: Any) -> str | None:
     return str(value).strip() or None if value is not None else None
 
 
-def read_html(data: bytes, source: str, stem: str, url: str | None = None) -> Draft:
+def read_html(data: bytes, source: str, stem: str, url: str | None = None) -> Article:
     """Main text and metadata of a web page, via trafilatura."""
     import trafilatura
 
@@ -180,12 +160,12 @@ def read_html(data: bytes, source: str, stem: str, url: str | None = None) -> Dr
         raise SourceReadError("no main text found in the HTML page")
     title = (getattr(doc, "title", None) or stem).strip()
     ident = slug(title if url else stem)
-    return Draft(ident, title, text.strip(), source, url=url or getattr(doc, "url", None),
+    return Article(ident, title, text.strip(), source, url=url or getattr(doc, "url", None),
                  published=iso_date(getattr(doc, "date", None)),
                  outlet=getattr(doc, "sitename", None), language=getattr(doc, "language", None))
 
 
-def read_pdf(data: bytes, source: str, stem: str, max_pages: int) -> Draft:
+def read_pdf(data: bytes, source: str, stem: str, max_pages: int) -> Article:
     """Text of a PDF, page by page, via pypdf."""
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, PyPdfError
@@ -208,10 +188,10 @@ def read_pdf(data: bytes, source: str, stem: str, max_pages: int) -> Draft:
         raise SourceReadError(f"broken PDF: {reason}") from exc
     text = _require_text("\n\n".join(p.strip() for p in pages if p.strip()))
     title = str(info.title).strip() if info is not None and info.title else stem.replace("-", " ")
-    return Draft(slug(stem), title, text, source)
+    return Article(slug(stem), title, text, source)
 
 
-def read_jsonl(data: bytes, path: str, stem: str) -> Iterator[Draft | SourceReadError]:
+def read_jsonl(data: bytes, path: str, stem: str) -> Iterator[Article | SourceReadError]:
     """One article per JSON line: `text` plus optional id, title, url, published, outlet, language.
 
     A bad line yields a SourceReadError naming its line number; the others are still read.
@@ -226,7 +206,7 @@ def read_jsonl(data: bytes, path: str, stem: str) -> Iterator[Draft | SourceRead
             yield SourceReadError(f"line {n}: {exc}")
 
 
-def _jsonl_article(line: str, path: str, stem: str, n: int) -> Draft:
+def _jsonl_article(line: str, path: str, stem: str, n: int) -> Article:
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -239,6 +219,6 @@ def _jsonl_article(line: str, path: str, stem: str, n: int) -> Draft:
     given = obj.get("id")
     ident = str(given) if given not in (None, "") else f"{slug(stem)}-{n}"
     key = f"{path}#{ident}" if given not in (None, "") else f"{path}#L{n}"
-    return Draft(ident, str(obj.get("title") or ""), body, key, url=_opt(obj.get("url")),
+    return Article(ident, str(obj.get("title") or ""), body, key, url=_opt(obj.get("url")),
                  published=iso_date(obj.get("published")), outlet=_opt(obj.get("outlet")),
                  language=_opt(obj.get("language")))

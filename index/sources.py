@@ -8,13 +8,12 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
 from index.feeds import looks_like_feed, read_feed
 from index.readers import (
-    Draft,
     SourceReadError,
     read_html,
     read_jsonl,
@@ -23,7 +22,7 @@ from index.readers import (
     read_plain,
     slug,
 )
-from index.records import SourceFailure
+from index.records import Article, SourceFailure
 
 TEXT = {".txt", ".text"}
 MARKDOWN = {".md", ".markdown"}
@@ -50,7 +49,7 @@ class SourceLimits:
 class Scan:
     """Everything read from a set of source specs."""
 
-    drafts: list[Draft] = field(default_factory=list)
+    drafts: list[Article] = field(default_factory=list)
     failures: list[SourceFailure] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
     prune_roots: list[str] = field(default_factory=list)
@@ -94,11 +93,11 @@ def _file_key(file: Path) -> str:
         return os.path.abspath(file)
 
 
-def _collect(result: Scan, key: str, items: Iterator[Draft | SourceReadError]) -> None:
+def _collect(result: Scan, key: str, items: Iterator[Article | SourceReadError]) -> None:
     before = len(result.failures)
     try:
         for item in items:
-            if isinstance(item, Draft):
+            if isinstance(item, Article):
                 result.drafts.append(item)
                 result.seen.add(item.source)
             else:
@@ -126,7 +125,7 @@ def _walk(folder: Path, result: Scan) -> Iterator[Path]:
                 yield p
 
 
-def _read_file(path: Path, key: str, limits: SourceLimits) -> Iterator[Draft | SourceReadError]:
+def _read_file(path: Path, key: str, limits: SourceLimits) -> Iterator[Article | SourceReadError]:
     info = path.stat()
     if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
         raise SourceReadError("not a regular file")
@@ -139,7 +138,7 @@ def _read_file(path: Path, key: str, limits: SourceLimits) -> Iterator[Draft | S
 
 
 def _parse(data: bytes, key: str, stem: str, suffix: str, url: str | None,
-           limits: SourceLimits, content_type: str = "") -> Iterator[Draft | SourceReadError]:
+           limits: SourceLimits, content_type: str = "") -> Iterator[Article | SourceReadError]:
     if suffix in JSONL:
         yield from read_jsonl(data, key, stem)
     elif suffix in FEED or looks_like_feed(data):
@@ -154,14 +153,13 @@ def _parse(data: bytes, key: str, stem: str, suffix: str, url: str | None,
         yield read_plain(data, key, stem)
 
 
-def _read_url(url: str, limits: SourceLimits) -> Iterator[Draft | SourceReadError]:
+def _read_url(url: str, limits: SourceLimits) -> Iterator[Article | SourceReadError]:
     data, content_type = _fetch(url, limits)
     path = urlparse(url).path
     stem = slug(Path(path).stem or urlparse(url).netloc)
     for item in _parse(data, url, stem, Path(path).suffix.lower(), url, limits, content_type):
-        if isinstance(item, Draft) and item.url is None:
-            item = Draft(item.id, item.title, item.text, item.source, url, item.published,
-                         item.outlet, item.language)
+        if isinstance(item, Article) and item.url is None:
+            item = replace(item, url=url)
         yield item
 
 

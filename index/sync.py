@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from index.chunking import ChunkSettings, chunk_article, embedding_text
 from index.embedding import Embedder
-from index.readers import Draft
 from index.records import Article, SourceFailure
 from index.sources import SourceLimits, scan
 from index.store import IndexMeta, IndexStore, IndexWriter
@@ -62,20 +61,20 @@ def sync(
         todo: list[Article] = []
         batch_hashes: dict[str, str] = {}
         for draft in found.drafts:
-            h = Article(draft.id, draft.title, draft.text, draft.source).content_hash
+            h = draft.content_hash
             old = catalog.get(draft.source)
             if old is not None:
                 if old.content_hash != h:
-                    todo.append(draft.article(old.id))
+                    todo.append(replace(draft, id=old.id))
                     report.updated.append(old.id)
                 elif old.metadata != _metadata(draft):
-                    writer.update_metadata(draft.article(old.id))
+                    writer.update_metadata(replace(draft, id=old.id))
                     report.metadata_updated.append(old.id)
                 else:
                     report.unchanged += 1
             elif (twin := by_hash.get(h)) is not None and twin in leaving:
                 leaving.discard(twin)
-                writer.update_metadata(draft.article(catalog[twin].id))
+                writer.update_metadata(replace(draft, id=catalog[twin].id))
                 report.moved.append(catalog[twin].id)
             elif twin is not None or h in batch_hashes:
                 of = catalog[twin].id if twin is not None else batch_hashes[h]
@@ -86,7 +85,7 @@ def sync(
                     report.renamed.append((draft.id, article_id))
                 taken.add(article_id)
                 batch_hashes[h] = article_id
-                todo.append(draft.article(article_id))
+                todo.append(replace(draft, id=article_id))
                 report.added.append(article_id)
         for source in sorted(leaving):
             writer.remove(catalog[source].id)
@@ -97,7 +96,7 @@ def sync(
     return report
 
 
-def _metadata(d: Draft) -> tuple[str | None, ...]:
+def _metadata(d: Article) -> tuple[str | None, ...]:
     return (d.url, d.published, d.outlet, d.language)
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from index.readers import Draft, iso_date
-from index.records import SourceFailure
+from index.readers import iso_date
+from index.records import Article, SourceFailure
 from index.sources import Scan, SourceLimits, is_url, scan
 
 
@@ -161,7 +161,7 @@ def only_failure(result: Scan, source: str | Path, *needles: str) -> SourceFailu
     return result.failures[0]
 
 
-def only_draft(result: Scan) -> Draft:
+def only_draft(result: Scan) -> Article:
     assert result.failures == [], result.failures
     assert len(result.drafts) == 1, result.drafts
     return result.drafts[0]
@@ -1026,13 +1026,6 @@ def test_url_connection_refused() -> None:
 ])
 def test_iso_date(value: str | None, expected: str | None) -> None:
     assert iso_date(value) == expected
-
-
-def test_draft_to_article() -> None:
-    d = Draft("a", "Judul", "Isi.", "/x/a.txt", "https://x.example/a", "2024-03-05", "x", "id")
-    article = d.article("baru")
-    assert article.id == "baru" and article.source == "/x/a.txt" and article.language == "id"
-    assert d.article().id == "a"
 
 
 def test_folder_documentation_is_not_an_article(tmp_path: Path) -> None:
