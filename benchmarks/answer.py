@@ -18,29 +18,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.datasets import DATASETS, Dataset, load
+from benchmarks.datasets import DATASETS
 from bot import models, prompts
 from bot.answer import Answer, AnswerSettings, answer, messages_for
 from bot.config import Settings
+from bot.evaluate import build_index, contains_answer
 from bot.llm import LlamaCppGenerator
-from index.chunking import ChunkSettings
+from bot.qa_sets import QASet, load
 from index.embedding import SentenceTransformerEmbedder
-from index.sources import SourceLimits
 from index.store import IndexStore
-from index.sync import sync
 
 
-def _contains(text: str, golds: tuple[str, ...]) -> bool:
-    low = text.lower()
-    return any(g.lower() in low for g in golds if g)
-
-
-def _index(ds: Dataset, emb: SentenceTransformerEmbedder, folder: Path) -> IndexStore:
-    sync(folder, [str(ds.passages_file)], emb, ChunkSettings(), SourceLimits())
-    return IndexStore(folder)
-
-
-def run_preset(name: str, answerable: Dataset, unanswerable: Dataset,
+def run_preset(name: str, answerable: QASet, unanswerable: QASet,
                emb: SentenceTransformerEmbedder, stores: tuple[IndexStore, IndexStore],
                cache: Path) -> dict[str, Any]:
     """All measurements for one preset."""
@@ -49,31 +38,31 @@ def run_preset(name: str, answerable: Dataset, unanswerable: Dataset,
     settings = AnswerSettings()
     correct = cited = cited_ok = 0
     retrieval, first, total, prompt_s = [], [], [], []
-    for q in answerable.questions:
-        a: Answer = answer(q.text, store=stores[0], embedder=emb, generator=gen, prompts=tmpl,
+    for q in answerable.items:
+        a: Answer = answer(q.question, store=stores[0], embedder=emb, generator=gen, prompts=tmpl,
                            settings=settings)
-        correct += _contains(a.text, q.answers)
+        correct += contains_answer(a.text, q.answers)
         by_n = {e.n: e for e in a.evidence}
         for c in a.citations:
             cited += 1
-            cited_ok += _contains(by_n[c.n].hit.text, q.answers)
+            cited_ok += contains_answer(by_n[c.n].hit.text, q.answers)
         retrieval.append(a.timings["retrieval_s"])
         total.append(a.timings["total_s"])
         if "first_token_s" in a.timings:
             first.append(a.timings["first_token_s"])
-            prompt_s.append(gen.prompt_seconds(messages_for(q.text, a.evidence, tmpl)))
+            prompt_s.append(gen.prompt_seconds(messages_for(q.question, a.evidence, tmpl)))
     refused = 0
-    for q in unanswerable.questions:
-        a = answer(q.text, store=stores[1], embedder=emb, generator=gen, prompts=tmpl,
+    for q in unanswerable.items:
+        a = answer(q.question, store=stores[1], embedder=emb, generator=gen, prompts=tmpl,
                    settings=settings)
         refused += a.status in ("refused", "not_found")
     med = statistics.median
     return {
-        "preset": name, "questions": len(answerable.questions),
-        "accuracy": correct / max(1, len(answerable.questions)),
+        "preset": name, "questions": len(answerable.items),
+        "accuracy": correct / max(1, len(answerable.items)),
         "citation_precision": cited_ok / max(1, cited), "citations": cited,
-        "unanswerable": len(unanswerable.questions),
-        "refusal_rate": refused / max(1, len(unanswerable.questions)),
+        "unanswerable": len(unanswerable.items),
+        "refusal_rate": refused / max(1, len(unanswerable.items)),
         "retrieval_s": med(retrieval), "first_token_s": med(first) if first else None,
         "total_s": med(total), "prompt_s": med(prompt_s) if prompt_s else None,
         "first_token_vs_prompt": med(first) / med(prompt_s) if prompt_s else None,
@@ -108,14 +97,13 @@ def main() -> None:
     args = ap.parse_args()
     started = time.perf_counter()
     emb = SentenceTransformerEmbedder()
-    answerable = load(args.datasets_dir / args.dataset, args.limit)
+    answerable = load(args.datasets_dir / args.dataset).sample(args.limit)
     idk = load(args.datasets_dir / "idk-mrc")
-    unanswerable = [q for q in idk.questions if not q.answerable]
-    step = max(1, len(unanswerable) // max(1, args.unanswerable))
-    idk = Dataset(idk.name, idk.passages_file, idk.passages,
-                  unanswerable[::step][: args.unanswerable])
+    idk = QASet(idk.name, idk.passages,
+                [q for q in idk.items if not q.answerable]).sample(args.unanswerable)
     with tempfile.TemporaryDirectory() as tmp:
-        stores = (_index(answerable, emb, Path(tmp) / "a"), _index(idk, emb, Path(tmp) / "u"))
+        stores = (build_index(answerable, Path(tmp) / "a" / "index", emb),
+                  build_index(idk, Path(tmp) / "u" / "index", emb))
         rows = [run_preset(p, answerable, idk, emb, stores, Settings().models_dir)
                 for p in args.presets]
     if args.json:

@@ -14,13 +14,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.datasets import DATASETS, NAMES, Dataset, load, metrics, rank_of
-from index.chunking import ChunkSettings
+from benchmarks.datasets import DATASETS, NAMES
+from bot.evaluate import build_index, ranks_to_metrics
+from bot.qa_sets import QASet, load
 from index.embedding import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder
 from index.search import SearchSettings, fuse
-from index.sources import SourceLimits
 from index.store import IndexStore
-from index.sync import sync
 
 METHODS = ("dense", "bm25", "rrf", "fused")
 
@@ -41,23 +40,26 @@ def _articles(store: IndexStore, ids: list[int], cache: dict[int, str]) -> list[
     return list(dict.fromkeys(cache[i] for i in ids if i in cache))
 
 
-def evaluate(ds: Dataset, emb: Embedder, settings: SearchSettings) -> dict[str, dict[str, float]]:
+def _rank(articles: list[str], gold: str) -> int | None:
+    return articles.index(gold) + 1 if gold in articles[:10] else None
+
+
+def evaluate(qa: QASet, emb: Embedder, settings: SearchSettings) -> dict[str, dict[str, float]]:
     """Index the dataset in a temporary folder and score every method."""
     with tempfile.TemporaryDirectory() as tmp:
-        sync(Path(tmp), [str(ds.passages_file)], emb, ChunkSettings(), SourceLimits())
-        store = IndexStore(Path(tmp))
+        store = build_index(qa, Path(tmp) / "index", emb)
         cache: dict[int, str] = {}
         ranks: dict[str, list[int | None]] = {m: [] for m in METHODS}
-        for q in (q for q in ds.questions if q.answerable):
-            dense = store.dense_search(emb.embed_query(q.text), settings.candidates)
-            bm25 = store.bm25_search(q.text, settings.candidates)
+        for q in (q for q in qa.items if q.answerable):
+            dense = store.dense_search(emb.embed_query(q.question), settings.candidates)
+            bm25 = store.bm25_search(q.question, settings.candidates)
             fused = [f.chunk_id for f in fuse(dense, bm25, settings.candidates, settings)]
             d_ids, b_ids = [i for i, _ in dense], [i for i, _ in bm25]
             for method, ids in (("dense", d_ids), ("bm25", b_ids), ("rrf", rrf(d_ids, b_ids)),
                                 ("fused", fused)):
-                ranks[method].append(rank_of(_articles(store, ids, cache), q.passage_id))
+                ranks[method].append(_rank(_articles(store, ids, cache), q.passage_id))
         store.close()
-    result = {m: metrics(r) for m, r in ranks.items()}
+    result = {m: ranks_to_metrics(r) for m, r in ranks.items()}
     for m in result.values():
         m["questions"] = float(len(ranks["fused"]))
     return result
@@ -101,7 +103,8 @@ def main() -> None:
         from index.embedding_onnx import OnnxEmbedder
 
         emb = OnnxEmbedder(DEFAULT_MODEL, Settings().models_dir)
-    results = {name: evaluate(load(args.datasets_dir / name, args.limit), emb, SearchSettings())
+    results = {name: evaluate(load(args.datasets_dir / name).sample(args.limit), emb,
+                              SearchSettings())
                for name in args.datasets}
     if args.json:
         print(json.dumps({"results": results, "below_best": verdict(results)}))
