@@ -58,11 +58,6 @@ class Checked:
     citations: tuple[Citation, ...]
     verdicts: tuple[Verdict, ...]
 
-    @property
-    def dropped(self) -> list[Verdict]:
-        """Sentences removed as unsupported."""
-        return [v for v in self.verdicts if not v.kept]
-
 
 def split_claims(draft: str) -> list[tuple[str, tuple[int, ...]]]:
     """Sentences of the draft with the passage numbers each one cites.

@@ -82,13 +82,3 @@ def search(store: IndexStore, embedder: Embedder, query: str, k: int = 5,
     rows = store.chunk_rows([f.chunk_id for f in fused])
     return [replace(rows[f.chunk_id], score=round(f.score, 4), dense_rank=f.dense_rank,
                     bm25_rank=f.bm25_rank) for f in fused if f.chunk_id in rows]
-
-
-def dense_only(store: IndexStore, embedder: Embedder, query: str, k: int) -> list[int]:
-    """Chunk ids by cosine alone (for benchmarks and comparison)."""
-    return [i for i, _ in store.dense_search(embedder.embed_query(query), k)]
-
-
-def bm25_only(store: IndexStore, query: str, k: int) -> list[int]:
-    """Chunk ids by BM25 alone (for benchmarks and comparison)."""
-    return [i for i, _ in store.bm25_search(query, k)]
