@@ -112,7 +112,8 @@ class OnnxEmbedder:
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tok.enable_truncation(int(meta["max_length"]))
-        self._tok.enable_padding()
+        self._tok.no_padding()
+        self._pad = self._tok.token_to_id("[PAD]") or 0
 
     @property
     def name(self) -> str:
@@ -134,12 +135,17 @@ class OnnxEmbedder:
 
     def _encode(self, texts: list[str]) -> Vectors:
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
-        order = np.argsort([len(t) for t in texts], kind="stable")
+        encoded = [e.ids for e in self._tok.encode_batch(texts)]
+        # Batches of similar token length waste least work on padding.
+        order = np.argsort([len(e) for e in encoded], kind="stable")
         for start in range(0, len(texts), self._batch):
             idx = order[start : start + self._batch]
-            enc = self._tok.encode_batch([texts[i] for i in idx])
-            ids = np.array([e.ids for e in enc], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+            width = max(len(encoded[i]) for i in idx)
+            ids = np.full((len(idx), width), self._pad, dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                ids[row, : len(encoded[i])] = encoded[i]
+                mask[row, : len(encoded[i])] = 1
             feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
             feed = {k: v for k, v in feed.items() if k in self._inputs}
             hidden = self._session.run(None, feed)[0]
