@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,12 +13,14 @@ from index.records import Article
 from tests.conftest import SHARED
 
 MUSK = SHARED / "articles" / "wargasipil-musk-openai-id.txt"
+needs_shared = pytest.mark.skipif(not MUSK.is_file(), reason="../shared is not beside the checkout")
 
 
 def _article(text: str, language: str | None = "id") -> Article:
     return Article("a", "Title", text, "src", language=language)
 
 
+@needs_shared
 def test_offsets_quote_the_article_exactly() -> None:
     article = _article(MUSK.read_text(encoding="utf-8"))
     chunks = chunk_article(article, ChunkSettings())
@@ -29,6 +32,7 @@ def test_offsets_quote_the_article_exactly() -> None:
     assert chunks[-1].end == len(article.text.rstrip())
 
 
+@needs_shared
 def test_chunks_hold_whole_sentences_and_respect_the_cap() -> None:
     article = _article(MUSK.read_text(encoding="utf-8"))
     s = ChunkSettings(words=40, max_words=60, overlap_sentences=1)
