@@ -68,7 +68,9 @@ def report_text(report: SyncReport) -> str:
     chunks = report.meta.chunks if report.meta else 0
     lines = [f"Index: {', '.join(parts)}; {report.chunks_embedded} chunks embedded in "
              f"{report.seconds:.1f} s. Now {total} articles, {chunks} chunks."]
-    lines += [f"duplicate: {s} has the same text as {of}" for s, of in report.duplicates]
+    lines += [f"duplicate: {s} has the same text as {of}" for s, of in report.duplicates[:3]]
+    if len(report.duplicates) > 3:
+        lines.append(f"... and {len(report.duplicates) - 3} more duplicates (--json lists all)")
     lines += [f"id {a!r} was taken; stored as {b!r}" for a, b in report.renamed]
     return "\n".join(lines)
 
