@@ -6,6 +6,7 @@ tests run it with fakes.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -124,8 +125,11 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
     asked = standalone(question, history, generator, prompts, settings.history_turns)
     timings["rewrite_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    _, evidence = retrieve(store, embedder, asked, settings)
+    hits, evidence = retrieve(store, embedder, asked, settings)
     timings["retrieval_s"] = time.perf_counter() - t1
+    if not evidence and hits:
+        evidence = _across_languages(asked, hits, store, embedder, generator, prompts, settings,
+                                     timings)
     if events.on_evidence:
         events.on_evidence(evidence)
     if not evidence:
@@ -148,6 +152,39 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
                   draft, generator.name, timings)
 
 
+def _across_languages(question: str, hits: Sequence[Hit], store: IndexStore, embedder: Embedder,
+                      generator: Generator, prompts: Prompts, settings: AnswerSettings,
+                      timings: dict[str, float]) -> list[Evidence]:
+    """Retry retrieval with the question translated into the articles' language.
+
+    An English question finds nothing lexically in Indonesian articles, and the embedding model
+    reads only English well; so when nothing relevant came back and the best hits are in
+    another language, the model translates the question (a second, short call) and retrieval
+    runs again. The answer is still written in the question's language.
+    """
+    asked_in = _family(lexical.language(question))
+    others = [_family(lexical.language(h.text)) for h in hits]
+    others = [code for code in others if code != asked_in]
+    if not others:
+        return []
+    corpus_in = max(set(others), key=others.count)  # the most common other language
+    started = time.perf_counter()
+    prompt = prompts.translate.substitute(language=lexical.language_name(corpus_in),
+                                          question=lexical.quoted(question))
+    text = "".join(generator.stream([{"role": "user", "content": prompt}], 80)).strip()
+    translated = text.splitlines()[0].strip().strip('"') if text else ""
+    timings["translate_s"] = time.perf_counter() - started
+    if not 3 <= len(translated) <= max(300, 3 * len(question)):
+        return []
+    _, evidence = retrieve(store, embedder, translated, settings)
+    return evidence
+
+
+def _family(code: str) -> str:
+    """py3langid often calls short Indonesian 'ms' (Malay); treat them as one."""
+    return "id" if code in ("id", "ms", "jv") else code
+
+
 def _generate(messages: Messages, generator: Generator, settings: AnswerSettings,
               events: Events, timings: dict[str, float]) -> str:
     started = time.perf_counter()
@@ -165,9 +202,20 @@ def _generate(messages: Messages, generator: Generator, settings: AnswerSettings
     return "".join(pieces)
 
 
+_NOT_ANSWERED = re.compile(
+    r"\b(not|never) (mentioned|stated|given|provided|specified|found|included|available)\b|"
+    r"\bno (information|mention|data)\b|\b(does|do|did) not (say|mention|state|contain|"
+    r"provide|specify)\b|\bcannot (be )?(find|found|answer|determine)|"
+    r"\btidak (disebutkan|dijelaskan|ada informasi|ditemukan)\b", re.IGNORECASE)
+
+
 def _is_refusal(draft: str) -> bool:
+    """The fixed phrase, an empty draft, or a draft whose every sentence says 'not mentioned'."""
     norm = " ".join(lexical.words(draft))
-    return " ".join(lexical.words(REFUSAL)) in norm or not norm
+    if not norm or " ".join(lexical.words(REFUSAL)) in norm:
+        return True
+    claims = [c for c, _ in citations.split_claims(draft)]
+    return bool(claims) and all(_NOT_ANSWERED.search(c) for c in claims)
 
 
 def _fallback(question: str, evidence: Sequence[Evidence],

@@ -135,14 +135,16 @@ def check(draft: str, evidence: Sequence[Evidence], embedder: Embedder,
         return Checked("", (), tuple(Verdict(c, ids, (), "no passages") for c, ids in claims))
     by_n = {e.n: e for e in evidence}
     claim_vecs = embedder.embed_passages([c for c, _ in claims])
-    passage_vecs = embedder.embed_passages([e.text for e in evidence])
+    # The model sees each passage with its article title, so the title may support a claim too.
+    shown = {e.n: f"{e.hit.title}\n{e.text}" if e.hit.title else e.text for e in evidence}
+    passage_vecs = embedder.embed_passages([shown[e.n] for e in evidence])
     sims = claim_vecs @ passage_vecs.T
     verdicts: list[Verdict] = []
     kept_text: list[str] = []
     quotes: dict[int, list[int]] = {}
     for row, (claim, cited) in enumerate(claims):
         valid = [n for n in cited if n in by_n]
-        reasons = {n: _supports(claim, by_n[n].text, float(sims[row, n - 1]), min_similarity)
+        reasons = {n: _supports(claim, shown[n], float(sims[row, n - 1]), min_similarity)
                    for n in by_n}
         kept = tuple(n for n in valid if reasons[n] is None)
         reason = "supported"

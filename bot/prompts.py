@@ -12,6 +12,7 @@ REQUIRED: dict[str, set[str]] = {
     "answer_system": {"refusal"},
     "answer_user": {"passages", "question", "language"},
     "rewrite": {"history", "question"},
+    "translate": {"language", "question"},
 }
 
 
@@ -22,6 +23,7 @@ class Prompts:
     answer_system: Template
     answer_user: Template
     rewrite: Template
+    translate: Template
 
 
 def default_dir() -> Path:
