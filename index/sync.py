@@ -12,7 +12,8 @@ from index.chunking import ChunkSettings, chunk_article, embedding_text
 from index.embedding import Embedder
 from index.records import Article, SourceFailure
 from index.sources import SourceLimits, scan
-from index.store import IndexMeta, IndexStore, IndexWriter
+from index.store import IndexMeta, IndexStore
+from index.writer import IndexWriter
 
 Progress = Callable[[str, int, int], None]
 """(stage, done, total) callback for progress bars."""

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from index import generations, store, vectors
+from index import generations, vectors, writer
 from index.chunking import ChunkSettings
 from index.embedding import Vectors
 from index.records import Article, Chunk
@@ -26,16 +26,16 @@ def _arm(point: str) -> None:
     """Replace one step of the write path (the store calls these modules' functions) with a kill."""
     if point.startswith("put:"):
         limit, calls = int(point[4:]), [0]
-        real_put = store.IndexWriter.put
+        real_put = writer.IndexWriter.put
 
-        def put(self: store.IndexWriter, article: Article, chunks: Sequence[Chunk],
+        def put(self: writer.IndexWriter, article: Article, chunks: Sequence[Chunk],
                 vecs: Vectors) -> None:
             calls[0] += 1
             if calls[0] > limit:
                 _die()
             real_put(self, article, chunks, vecs)
 
-        store.IndexWriter.put = put  # type: ignore[method-assign]
+        writer.IndexWriter.put = put  # type: ignore[method-assign]
     elif point == "save":
         def save(index: Any, path: Path) -> None:
             path.write_bytes(b"partial faiss file")

@@ -10,8 +10,9 @@ import pytest
 from index.chunking import ChunkSettings
 from index.errors import ArticleNotFoundError, IndexBusyError, IndexMismatchError
 from index.search import search
-from index.store import IndexStore, IndexWriter
+from index.store import IndexStore
 from index.sync import rebuild, remove
+from index.writer import IndexWriter
 from tests.conftest import run_sync, write_md
 from tests.fakes import HashingEmbedder
 
