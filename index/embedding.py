@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -71,7 +72,40 @@ def packaged_model_path(model_name: str) -> Path | None:
     return path if (path / "modules.json").is_file() else None
 
 
-class SentenceTransformerEmbedder:
+class PrefixedEmbedder(ABC):
+    """What every backend shares: its identity, the instruction prefixes, the two calls."""
+
+    def __init__(self, name: str, model_name: str, dim: int, query_prefix: str | None,
+                 passage_prefix: str | None) -> None:
+        default_q, default_p = known_prefixes(model_name)
+        self._name, self._dim = name, dim
+        self._query_prefix = default_q if query_prefix is None else query_prefix
+        self._passage_prefix = default_p if passage_prefix is None else passage_prefix
+
+    @property
+    def name(self) -> str:
+        """Identity recorded in the index (the model, plus a non-default backend)."""
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        """Embedding dimension."""
+        return self._dim
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        """Encode passages with the passage prefix."""
+        return self._encode([self._passage_prefix + t for t in texts])
+
+    def embed_query(self, text: str) -> Vectors:
+        """Encode one query with the query prefix."""
+        return self._encode([self._query_prefix + text])
+
+    @abstractmethod
+    def _encode(self, texts: list[str]) -> Vectors:
+        """L2-normalized float32 rows for already-prefixed texts."""
+
+
+class SentenceTransformerEmbedder(PrefixedEmbedder):
     """sentence-transformers model, loaded once; batched and normalized encoding."""
 
     def __init__(
@@ -83,39 +117,17 @@ class SentenceTransformerEmbedder:
         batch_size: int = 64,
         device: str = "cpu",
     ) -> None:
-        default_q, default_p = known_prefixes(model_name)
-        self._name = model_name
-        self._query_prefix = default_q if query_prefix is None else query_prefix
-        self._passage_prefix = default_p if passage_prefix is None else passage_prefix
         self._batch_size = batch_size
         self._model = load_model(model_name, device)
         dim = self._model.get_embedding_dimension()
         if dim is None:
             raise EmbeddingModelError(model_name, "model does not report an embedding dimension")
-        self._dim = int(dim)
-
-    @property
-    def name(self) -> str:
-        """The model name as configured (a hub name or a local path)."""
-        return self._name
-
-    @property
-    def dim(self) -> int:
-        """Embedding dimension."""
-        return self._dim
+        super().__init__(model_name, model_name, int(dim), query_prefix, passage_prefix)
 
     @property
     def model(self) -> SentenceTransformer:
         """The underlying model, for benchmarks that time raw encoding."""
         return self._model
-
-    def embed_passages(self, texts: Sequence[str]) -> Vectors:
-        """Encode passages with the passage prefix."""
-        return self._encode([self._passage_prefix + t for t in texts])
-
-    def embed_query(self, text: str) -> Vectors:
-        """Encode one query with the query prefix."""
-        return self._encode([self._query_prefix + text])
 
     def _encode(self, texts: list[str]) -> Vectors:
         if not texts:

@@ -14,13 +14,12 @@ import logging
 import os
 import shutil
 import warnings
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from index.embedding import Vectors, known_prefixes, load_model
+from index.embedding import PrefixedEmbedder, Vectors, load_model
 from index.errors import EmbeddingModelError
 
 BACKEND = "onnx-int8"
@@ -86,7 +85,7 @@ def export(model_name: str, folder: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(PrefixedEmbedder):
     """Embedder protocol on ONNX Runtime; its name marks the backend, so indexes never mix."""
 
     def __init__(self, model_name: str, cache_dir: Path, *, query_prefix: str | None = None,
@@ -98,11 +97,8 @@ class OnnxEmbedder:
         if not (folder / _META).is_file():
             export(model_name, folder)
         meta = json.loads((folder / _META).read_text())
-        default_q, default_p = known_prefixes(model_name)
-        self._query_prefix = default_q if query_prefix is None else query_prefix
-        self._passage_prefix = default_p if passage_prefix is None else passage_prefix
-        self._name = f"{model_name}#{BACKEND}"
-        self._dim = int(meta["dim"])
+        super().__init__(f"{model_name}#{BACKEND}", model_name, int(meta["dim"]), query_prefix,
+                         passage_prefix)
         self._pooling, self._normalize = meta["pooling"], bool(meta["normalize"])
         self._batch = batch_size
         options = ort.SessionOptions()
@@ -114,24 +110,6 @@ class OnnxEmbedder:
         self._tok.enable_truncation(int(meta["max_length"]))
         self._tok.no_padding()
         self._pad = self._tok.token_to_id("[PAD]") or 0
-
-    @property
-    def name(self) -> str:
-        """Model name plus '#onnx-int8'."""
-        return self._name
-
-    @property
-    def dim(self) -> int:
-        """Embedding dimension."""
-        return self._dim
-
-    def embed_passages(self, texts: Sequence[str]) -> Vectors:
-        """Encode passages (length-sorted batches, as sentence-transformers does)."""
-        return self._encode([self._passage_prefix + t for t in texts])
-
-    def embed_query(self, text: str) -> Vectors:
-        """Encode one query."""
-        return self._encode([self._query_prefix + text])
 
     def _encode(self, texts: list[str]) -> Vectors:
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
