@@ -6,7 +6,7 @@ import re
 from functools import cache, lru_cache
 from typing import Any
 
-from sentencex import get_sentence_boundaries
+from index.chunking import sentence_bounds
 
 _WORD = re.compile(r"\w+(?:['’-]\w+)*", re.UNICODE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -110,14 +110,7 @@ def names(text: str) -> set[str]:
 
 def sentences(text: str, language: str = "en") -> list[tuple[int, int]]:
     """(start, end) of each sentence, whitespace trimmed."""
-    spans = []
-    for b in get_sentence_boundaries(language, text):
-        start, end = int(b["start_index"]), int(b["end_index"])
-        piece = text[start:end]
-        if piece.strip():
-            start += len(piece) - len(piece.lstrip())
-            spans.append((start, start + len(piece.strip())))
-    return spans
+    return sentence_bounds(text, language)
 
 
 def language(text: str) -> str:

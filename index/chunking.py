@@ -40,17 +40,22 @@ class _Span:
     words: int
 
 
-def _sentence_spans(text: str, language: str, max_words: int) -> list[_Span]:
-    """Sentence spans with surrounding whitespace trimmed; empty sentences dropped."""
-    spans: list[_Span] = []
+def sentence_bounds(text: str, language: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, surrounding whitespace trimmed, empty ones dropped."""
+    bounds = []
     for b in get_sentence_boundaries(language, text):
         start, end = int(b["start_index"]), int(b["end_index"])
         piece = text[start:end]
-        stripped = piece.strip()
-        if not stripped:
-            continue
-        start += len(piece) - len(piece.lstrip())
-        end = start + len(stripped)
+        if piece.strip():
+            start += len(piece) - len(piece.lstrip())
+            bounds.append((start, start + len(piece.strip())))
+    return bounds
+
+
+def _sentence_spans(text: str, language: str, max_words: int) -> list[_Span]:
+    """Sentence spans, run-on ones cut to at most max_words."""
+    spans: list[_Span] = []
+    for start, end in sentence_bounds(text, language):
         spans.extend(_split_long(text, start, end, max_words))
     return spans
 
