@@ -96,15 +96,19 @@ def standalone(question: str, history: Sequence[Turn], generator: Generator,
         lines += [f"User: {lexical.quoted(t.question)}", f"Assistant: {lexical.quoted(t.answer)}"]
     prompt = prompts.rewrite.substitute(history="\n".join(lines),
                                         question=lexical.quoted(question))
-    text = "".join(generator.stream([{"role": "user", "content": prompt}], 60)).strip()
-    text = text.splitlines()[0].strip().strip('"') if text else ""
+    text = _one_line(generator, prompt, 60, question)
     # A small model sometimes echoes the conversation instead: keep only something that is
-    # still a question of sensible length.
-    if not 3 <= len(text) <= max(300, 3 * len(question)):
-        return question
-    if question.rstrip().endswith("?") and not text.endswith("?"):
+    # still a question.
+    if not text or (question.rstrip().endswith("?") and not text.endswith("?")):
         return question
     return text
+
+
+def _one_line(generator: Generator, prompt: str, max_tokens: int, question: str) -> str:
+    """The first line of a short model reply, or "" when its length is not plausible."""
+    text = "".join(generator.stream([{"role": "user", "content": prompt}], max_tokens)).strip()
+    text = text.splitlines()[0].strip().strip('"') if text else ""
+    return text if 3 <= len(text) <= max(300, 3 * len(question)) else ""
 
 
 def retrieve(store: IndexStore, embedder: Embedder, question: str,
@@ -171,10 +175,9 @@ def _across_languages(question: str, hits: Sequence[Hit], store: IndexStore, emb
     started = time.perf_counter()
     prompt = prompts.translate.substitute(language=lexical.language_name(corpus_in),
                                           question=lexical.quoted(question))
-    text = "".join(generator.stream([{"role": "user", "content": prompt}], 80)).strip()
-    translated = text.splitlines()[0].strip().strip('"') if text else ""
+    translated = _one_line(generator, prompt, 80, question)
     timings["translate_s"] = time.perf_counter() - started
-    if not 3 <= len(translated) <= max(300, 3 * len(question)):
+    if not translated:
         return []
     _, evidence = retrieve(store, embedder, translated, settings)
     return evidence
