@@ -143,6 +143,9 @@ def check(draft: str, evidence: Sequence[Evidence], embedder: Embedder,
     kept_text: list[str] = []
     quotes: dict[int, list[int]] = {}
     for row, (claim, cited) in enumerate(claims):
+        if claim.rstrip().endswith("?"):  # a small model may echo the question back
+            verdicts.append(Verdict(claim, cited, (), "a question, not a statement"))
+            continue
         valid = [n for n in cited if n in by_n]
         reasons = {n: _supports(claim, shown[n], float(sims[row, n - 1]), min_similarity)
                    for n in by_n}

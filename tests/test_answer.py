@@ -237,3 +237,9 @@ def test_not_mentioned_in_own_words_counts_as_a_refusal(store: IndexStore) -> No
                             "[1].")
     a = ask(store, gen, "What was the price of Musk's OpenAI shares?")
     assert (a.status, a.text, a.citations) == ("refused", REFUSAL, ())
+
+
+def test_an_echoed_question_is_not_an_answer(store: IndexStore) -> None:
+    a = ask(store, ScriptedGenerator("Why did Musk leave OpenAI [1]?"))
+    assert a.verdicts[0].kept == () and "question" in a.verdicts[0].reason
+    assert a.status in ("fallback", "refused")
