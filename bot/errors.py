@@ -36,3 +36,7 @@ class GenerationError(TanyaBotError):
 
 class PromptTemplateError(TanyaBotError):
     """A prompt template is missing or has the wrong placeholders."""
+
+
+class ConfigError(TanyaBotError):
+    """Settings that contradict each other."""

