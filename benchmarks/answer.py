@@ -1,116 +1,205 @@
-"""Answer quality and speed per model preset on the shared QA sets.
+"""Answer quality and speed of the whole pipeline, in English and in Indonesian.
 
-For each preset: answer accuracy (a gold answer string is contained in the answer), citation
-precision (the cited passage contains a gold answer), refusal rate on unanswerable idk-mrc
-questions, and medians of retrieval time, first-token time, total time and the model's own
-prompt-processing time for the same prompt (so pipeline overhead shows as a ratio). Run:
+Groups of questions, each asked over the passages of the set it comes from:
+- `en`: the English dev set (benchmarks/dev_en: 160 answerable, 70 unanswerable);
+- `id`: the same questions in their original Indonesian.
 
-    .venv/bin/python -m benchmarks.answer [--presets ...] [--limit 30] [--unanswerable 20] [--json]
+Per group: answer accuracy (a gold answer is in the answer), answered-but-wrong (an answer
+or quoted fallback without a gold answer, as a share of the answerable questions), citation
+precision (the cited passage holds a gold answer), refusals on unanswerable and on answerable
+questions, and the citation checks as a classifier on the model's drafts: of the wrong drafts
+(no gold answer, or any answer to an unanswerable question) how many the checks keep, and of
+the right drafts how many they drop. Medians of retrieval, first-token and total time, and the
+model's own prompt time for the same prompt (pipeline overhead shows as a ratio). Run:
+
+    .venv/bin/python -m benchmarks.answer [--preset NAME] [--groups en id] [--limit N]
+        [--records FILE.pkl] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.datasets import DATASETS
+from benchmarks.datasets import DATASETS, NAMES, english
 from bot import models, prompts
-from bot.answer import Answer, AnswerSettings, answer, messages_for
+from bot.answer import Answer, AnswerSettings, answer, is_refusal, messages_for
 from bot.config import Settings
 from bot.evaluate import build_index, contains_answer
 from bot.llm import LlamaCppGenerator
-from bot.qa_sets import QASet, load
-from index.embedding import SentenceTransformerEmbedder
+from bot.qa_sets import QAItem, QASet, load
+from index.embedding import Embedder
+from index.embedding_e5 import BundledE5Embedder
 from index.store import IndexStore
 
+GROUPS = ("en", "id")
 
-def run_preset(name: str, answerable: QASet, unanswerable: QASet,
-               emb: SentenceTransformerEmbedder, stores: tuple[IndexStore, IndexStore],
-               cache: Path) -> dict[str, Any]:
-    """All measurements for one preset."""
-    gen = LlamaCppGenerator(models.resolve(name, cache), name)
+
+@dataclass(frozen=True)
+class Record:
+    """One question and everything the pipeline did with it (kept for offline analysis)."""
+
+    group: str
+    set: str
+    item: QAItem
+    answer: Answer
+
+    @property
+    def right(self) -> bool:
+        """The final answer holds a gold answer."""
+        return self.item.answerable and contains_answer(self.answer.text, self.item.answers)
+
+    @property
+    def refused(self) -> bool:
+        """The user got the refusal."""
+        return self.answer.status in ("refused", "not_found")
+
+    @property
+    def drafted(self) -> bool:
+        """The model wrote an answer (not a refusal) that the checks had to judge."""
+        return bool(self.answer.draft.strip()) and not is_refusal(self.answer.draft)
+
+    @property
+    def right_draft(self) -> bool:
+        """The draft itself holds a gold answer of an answerable question."""
+        return self.item.answerable and contains_answer(self.answer.draft, self.item.answers)
+
+
+def question_sets(group: str, datasets: Path, limit: int | None) -> dict[str, QASet]:
+    """The questions of one group, per shared set (English dev set or its Indonesian source)."""
+    out = {}
+    for name in NAMES:
+        en = english(name, datasets)
+        if group == "en":
+            out[name] = en.sample(limit)
+            continue
+        base = load(datasets / name)
+        by_id = {i.id: i for i in base.items}
+        items = [by_id[i.id.removeprefix("en-")] for i in en.items]
+        out[name] = QASet(name, base.passages, items).sample(limit)
+    return {k: v for k, v in out.items() if v.items}
+
+
+def run(group: str, sets: dict[str, QASet], stores: dict[str, IndexStore], emb: Embedder,
+        gen: LlamaCppGenerator, settings: AnswerSettings) -> tuple[list[Record], list[float]]:
+    """Ask every question of a group; also time the model's own prompt processing."""
     tmpl = prompts.load()
-    settings = AnswerSettings()
-    correct = cited = cited_ok = 0
-    retrieval, first, total, prompt_s = [], [], [], []
-    for q in answerable.items:
-        a: Answer = answer(q.question, store=stores[0], embedder=emb, generator=gen, prompts=tmpl,
-                           settings=settings)
-        correct += contains_answer(a.text, q.answers)
-        by_n = {e.n: e for e in a.evidence}
-        for c in a.citations:
+    records: list[Record] = []
+    prompt_s: list[float] = []
+    for name, qa in sets.items():
+        for item in qa.items:
+            a = answer(item.question, store=stores[name], embedder=emb, generator=gen,
+                       prompts=tmpl, settings=settings)
+            records.append(Record(group, name, item, a))
+            if "first_token_s" in a.timings and len(prompt_s) < 30:
+                prompt_s.append(gen.prompt_seconds(messages_for(item.question, a.evidence, tmpl)))
+    return records, prompt_s
+
+
+def score(records: list[Record], prompt_s: list[float]) -> dict[str, Any]:
+    """The group's numbers."""
+    ans = [r for r in records if r.item.answerable]
+    un = [r for r in records if not r.item.answerable]
+    cited = cited_ok = 0
+    for r in ans:
+        shown = {e.n: e.hit.text for e in r.answer.evidence}
+        for c in r.answer.citations:
             cited += 1
-            cited_ok += contains_answer(by_n[c.n].hit.text, q.answers)
-        retrieval.append(a.timings["retrieval_s"])
-        total.append(a.timings["total_s"])
-        if "first_token_s" in a.timings:
-            first.append(a.timings["first_token_s"])
-            prompt_s.append(gen.prompt_seconds(messages_for(q.question, a.evidence, tmpl)))
-    refused = 0
-    for q in unanswerable.items:
-        a = answer(q.question, store=stores[1], embedder=emb, generator=gen, prompts=tmpl,
-                   settings=settings)
-        refused += a.status in ("refused", "not_found")
+            cited_ok += contains_answer(shown.get(c.n, ""), r.item.answers)
+    wrong_drafts = [r for r in records if r.drafted and not r.right_draft]
+    right_drafts = [r for r in ans if r.drafted and r.right_draft]
     med = statistics.median
+
+    def times(key: str) -> float | None:
+        values = [r.answer.timings[key] for r in records if key in r.answer.timings]
+        return med(values) if values else None
+
+    first = times("first_token_s")
     return {
-        "preset": name, "questions": len(answerable.items),
-        "accuracy": correct / max(1, len(answerable.items)),
-        "citation_precision": cited_ok / max(1, cited), "citations": cited,
-        "unanswerable": len(unanswerable.items),
-        "refusal_rate": refused / max(1, len(unanswerable.items)),
-        "retrieval_s": med(retrieval), "first_token_s": med(first) if first else None,
-        "total_s": med(total), "prompt_s": med(prompt_s) if prompt_s else None,
-        "first_token_vs_prompt": med(first) / med(prompt_s) if prompt_s else None,
+        "answerable": len(ans), "unanswerable": len(un),
+        "accuracy": sum(r.right for r in ans) / max(1, len(ans)),
+        "answered_wrong": sum(not r.refused and not r.right for r in ans) / max(1, len(ans)),
+        "citation_precision": cited_ok / cited if cited else None, "citations": cited,
+        "refused_unanswerable": sum(r.refused for r in un) / len(un) if un else None,
+        "refused_answerable": sum(r.refused for r in ans) / max(1, len(ans)),
+        "wrong_drafts": len(wrong_drafts),
+        "wrong_kept": sum(r.answer.status == "answered" for r in wrong_drafts)
+        / max(1, len(wrong_drafts)),
+        "right_drafts": len(right_drafts),
+        "right_dropped": sum(r.answer.status != "answered" for r in right_drafts)
+        / max(1, len(right_drafts)),
+        "retrieval_s": times("retrieval_s"), "first_token_s": first, "total_s": times("total_s"),
+        "prompt_s": med(prompt_s) if prompt_s else None,
+        "first_token_vs_prompt": first / med(prompt_s) if first and prompt_s else None,
     }
 
 
-def table(rows: list[dict[str, Any]]) -> str:
-    """Markdown table, one row per preset."""
-    out = ["| preset | accuracy | citation precision | refusal (unanswerable) | retrieval | "
-           "first token | model prompt time | first token / prompt | total |",
-           "|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        ratio = f"{r['first_token_vs_prompt']:.2f}" if r["first_token_vs_prompt"] else "-"
-        first = f"{r['first_token_s']:.2f} s" if r["first_token_s"] else "-"
-        prompt = f"{r['prompt_s']:.2f} s" if r["prompt_s"] else "-"
-        out.append(f"| {r['preset']} | {r['accuracy']:.2f} ({r['questions']} q) | "
-                   f"{r['citation_precision']:.2f} ({r['citations']}) | {r['refusal_rate']:.2f} "
-                   f"({r['unanswerable']} q) | {r['retrieval_s']:.2f} s | {first} | {prompt} | "
-                   f"{ratio} | {r['total_s']:.2f} s |")
+def _f(value: float | None, fmt: str = "{:.2f}") -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def table(preset: str, results: dict[str, dict[str, Any]]) -> str:
+    """Two markdown tables: quality, and the checks and speed."""
+    out = [f"Preset {preset}.", "",
+           "| questions | accuracy | answered but wrong | citation precision | "
+           "refused (unanswerable) | refused (answerable) |", "|---|---|---|---|---|---|"]
+    for g, r in results.items():
+        out.append(f"| {g} ({r['answerable']} + {r['unanswerable']} unanswerable) | "
+                   f"{r['accuracy']:.2f} | {r['answered_wrong']:.2f} | "
+                   f"{_f(r['citation_precision'])} ({r['citations']}) | "
+                   f"{_f(r['refused_unanswerable'])} | {r['refused_answerable']:.2f} |")
+    out += ["", "| questions | wrong drafts kept | right drafts dropped | retrieval | "
+            "first token | model prompt time | first token / prompt | total |",
+            "|---|---|---|---|---|---|---|---|"]
+    for g, r in results.items():
+        out.append(f"| {g} | {r['wrong_kept']:.2f} (of {r['wrong_drafts']}) | "
+                   f"{r['right_dropped']:.2f} (of {r['right_drafts']}) | "
+                   f"{_f(r['retrieval_s'], '{:.2f} s')} | {_f(r['first_token_s'], '{:.2f} s')} | "
+                   f"{_f(r['prompt_s'], '{:.2f} s')} | {_f(r['first_token_vs_prompt'])} | "
+                   f"{_f(r['total_s'], '{:.2f} s')} |")
     return "\n".join(out)
 
 
 def main() -> None:
     """Command line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--presets", nargs="+", default=list(models.PRESETS))
-    ap.add_argument("--dataset", default="facqa")
+    ap.add_argument("--preset", default=Settings.model_fields["model"].default)
+    ap.add_argument("--groups", nargs="+", choices=GROUPS, default=list(GROUPS))
     ap.add_argument("--datasets-dir", type=Path, default=DATASETS)
-    ap.add_argument("--limit", type=int, default=30, help="answerable questions")
-    ap.add_argument("--unanswerable", type=int, default=20, help="idk-mrc unanswerable questions")
+    ap.add_argument("--limit", type=int, default=None, help="questions per set and group")
+    ap.add_argument("--records", type=Path, help="pickle every question's Answer here")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     started = time.perf_counter()
-    emb = SentenceTransformerEmbedder()
-    answerable = load(args.datasets_dir / args.dataset).sample(args.limit)
-    idk = load(args.datasets_dir / "idk-mrc")
-    idk = QASet(idk.name, idk.passages,
-                [q for q in idk.items if not q.answerable]).sample(args.unanswerable)
+    emb = BundledE5Embedder()
+    gen = LlamaCppGenerator(models.resolve(args.preset, Settings().models_dir), args.preset)
+    settings = Settings().answering()
+    results: dict[str, dict[str, Any]] = {}
+    records: list[Record] = []
     with tempfile.TemporaryDirectory() as tmp:
-        stores = (build_index(answerable, Path(tmp) / "a" / "index", emb),
-                  build_index(idk, Path(tmp) / "u" / "index", emb))
-        rows = [run_preset(p, answerable, idk, emb, stores, Settings().models_dir)
-                for p in args.presets]
+        stores = {name: build_index(load(args.datasets_dir / name), Path(tmp) / name / "index",
+                                    emb) for name in NAMES}
+        for group in args.groups:
+            sets = question_sets(group, args.datasets_dir, args.limit)
+            recs, prompt_s = run(group, sets, stores, emb, gen, settings)
+            results[group] = score(recs, prompt_s)
+            records += recs
+        for store in stores.values():
+            store.close()
+    if args.records:
+        args.records.write_bytes(pickle.dumps(records))
     if args.json:
-        print(json.dumps(rows))
+        print(json.dumps({"preset": args.preset, "results": results}))
         return
-    print(table(rows))
-    print(f"({time.perf_counter() - started:.0f} s; {args.dataset}, questions evenly spaced)")
+    print(table(args.preset, results))
+    print(f"({time.perf_counter() - started:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -142,12 +142,12 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
                       timings)
     draft = _generate(messages_for(asked, evidence, prompts), generator, settings, events,
                       timings)
-    checked = citations.check(draft, evidence, embedder, settings.min_similarity)
+    checked = citations.check(draft, evidence, embedder, settings.min_similarity, asked)
     text, cites = checked.text, checked.citations
     status: Status = "answered"
     if "cut_after_s" in timings:  # too slow: trust only the evidence
         text, status, cites = _fallback(asked, evidence, settings)
-    elif _is_refusal(draft):
+    elif is_refusal(draft):
         text, status, cites = REFUSAL, "refused", ()
     elif not checked.text:
         text, status, cites = _fallback(asked, evidence, settings)
@@ -166,8 +166,8 @@ def _across_languages(question: str, hits: Sequence[Hit], store: IndexStore, emb
     another language, the model translates the question (a second, short call) and retrieval
     runs again. The answer is still written in the question's language.
     """
-    asked_in = _family(lexical.language(question))
-    others = [_family(lexical.language(h.text)) for h in hits]
+    asked_in = lexical.family(question)
+    others = [lexical.family(h.text) for h in hits]
     others = [code for code in others if code != asked_in]
     if not others:
         return []
@@ -181,11 +181,6 @@ def _across_languages(question: str, hits: Sequence[Hit], store: IndexStore, emb
         return []
     _, evidence = retrieve(store, embedder, translated, settings)
     return evidence
-
-
-def _family(code: str) -> str:
-    """py3langid often calls short Indonesian 'ms' (Malay); treat them as one."""
-    return "id" if code in ("id", "ms", "jv") else code
 
 
 def _generate(messages: Messages, generator: Generator, settings: AnswerSettings,
@@ -212,7 +207,7 @@ _NOT_ANSWERED = re.compile(
     r"\btidak (disebutkan|dijelaskan|ada informasi|ditemukan)\b", re.IGNORECASE)
 
 
-def _is_refusal(draft: str) -> bool:
+def is_refusal(draft: str) -> bool:
     """The fixed phrase, an empty draft, or a draft whose every sentence says 'not mentioned'."""
     norm = " ".join(lexical.words(draft))
     if not norm or " ".join(lexical.words(REFUSAL)) in norm:

@@ -102,20 +102,37 @@ def _numbers_in(text: str) -> list[int]:
             if len(n) <= 9]
 
 
-def _supports(claim: str, passage: str, similarity: float, min_similarity: float) -> str | None:
+def _missing_name(claim: str, passage: str, asked: set[str]) -> str | None:
+    """The first name of the claim that the passage lacks.
+
+    Across languages a capitalized English word is often a translated title or institution
+    ("Director-General", "Nobel Prize"): one the question itself used is the user's own word,
+    not an invented name, unless it is an identifier (an acronym, a code with digits).
+    """
+    low = passage.lower()
+    across = lexical.family(claim) != lexical.family(passage)
+    codes = lexical.identifiers(claim)
+    for name in sorted(lexical.names(claim)):
+        if name in low or (across and name in asked and name not in codes):
+            continue
+        return name
+    return None
+
+
+def _supports(claim: str, passage: str, similarity: float, min_similarity: float,
+              asked: set[str]) -> str | None:
     """None when the passage supports the claim, else the reason it does not.
 
     A claim with no number and no name has nothing to match exactly, so it must clear a
     higher similarity bar (UNANCHORED_FACTOR times the normal one). When claim and passage
     share a language, half of the claim's other content words must occur in the passage.
     """
-    low = passage.lower()
     missing_numbers = lexical.numbers(claim) - lexical.numbers(passage)
     if missing_numbers:
         return f"number {sorted(missing_numbers)[0]} is not in the passage"
-    missing_names = [n for n in sorted(lexical.names(claim)) if n not in low]
-    if missing_names:
-        return f"name {missing_names[0]!r} is not in the passage"
+    missing_name = _missing_name(claim, passage, asked)
+    if missing_name:
+        return f"name {missing_name!r} is not in the passage"
     if lexical.language(claim) == lexical.language(passage):
         words = lexical.terms(claim) - {lexical.stem(n) for n in lexical.names(claim)}
         if words and lexical.coverage(words, passage) < SAME_LANGUAGE_COVERAGE:
@@ -128,9 +145,10 @@ def _supports(claim: str, passage: str, similarity: float, min_similarity: float
 
 
 def check(draft: str, evidence: Sequence[Evidence], embedder: Embedder,
-          min_similarity: float = 0.1) -> Checked:
+          min_similarity: float = 0.1, question: str = "") -> Checked:
     """Verify a draft answer sentence by sentence against the numbered evidence."""
     claims = split_claims(draft)
+    asked = lexical.names(question)
     if not claims or not evidence:
         return Checked("", (), tuple(Verdict(c, ids, (), "no passages") for c, ids in claims))
     by_n = {e.n: e for e in evidence}
@@ -147,7 +165,7 @@ def check(draft: str, evidence: Sequence[Evidence], embedder: Embedder,
             verdicts.append(Verdict(claim, cited, (), "a question, not a statement"))
             continue
         valid = [n for n in cited if n in by_n]
-        reasons = {n: _supports(claim, shown[n], float(sims[row, n - 1]), min_similarity)
+        reasons = {n: _supports(claim, shown[n], float(sims[row, n - 1]), min_similarity, asked)
                    for n in by_n}
         kept = tuple(n for n in valid if reasons[n] is None)
         reason = "supported"

@@ -87,13 +87,32 @@ def quoted(text: str) -> str:
     return _MARKER.sub(r"(\1)", text)
 
 
+# Scale words, Indonesian and English: "10 ribu" = 10,000; "1 miliar" = "1 billion".
+_SCALES = {"ribu": 3, "rb": 3, "thousand": 3, "juta": 6, "jt": 6, "million": 6, "mn": 6,
+           "miliar": 9, "milyar": 9, "billion": 9, "bn": 9, "triliun": 12, "trillion": 12}
+_SCALED = re.compile(r"(\d+(?:[.,]\d+)*)(?:\s*(" + "|".join(_SCALES) + r")\b)?", re.IGNORECASE)
+
+
 def numbers(text: str) -> set[str]:
-    """Numbers with thousands and decimal marks removed, so 10,000 == 10.000 == 10000."""
+    """Numbers as digit strings, separators removed (10,000 == 10.000 == 10000), with scale
+    words applied ("10 ribu" == "10 thousand" == 10000; "1 miliar" != "1 million")."""
     out = set()
-    for raw in _NUMBER.findall(text):
-        digits = re.sub(r"[.,]", "", raw).lstrip("0")
-        out.add(digits or "0")
+    for raw, scale in _SCALED.findall(text):
+        out.add(_scaled(raw, _SCALES[scale.lower()]) if scale else
+                re.sub(r"[.,]", "", raw).lstrip("0") or "0")
     return out
+
+
+def _scaled(raw: str, power: int) -> str:
+    """'1,5' juta -> 1500000. A last separator before exactly three digits groups thousands
+    (1.500 juta); any other is the decimal mark (1,5 juta = 1.5 million)."""
+    head, sep, tail = raw.replace(",", ".").rpartition(".")
+    if not sep or len(tail) == 3:
+        whole, frac = re.sub(r"[.,]", "", raw), ""
+    else:
+        whole, frac = head.replace(".", ""), tail
+    digits = (whole + frac.ljust(power, "0")[:power]) if len(frac) <= power else whole + frac
+    return digits.lstrip("0") or "0"
 
 
 def names(text: str) -> set[str]:
@@ -119,6 +138,20 @@ def language(text: str) -> str:
 
     code, _ = py3langid.classify(text)
     return str(code)
+
+
+def family(text: str) -> str:
+    """The text's language, with Malay and Javanese counted as Indonesian (py3langid often
+    calls short Indonesian text 'ms')."""
+    code = language(text)
+    return "id" if code in ("id", "ms", "jv") else code
+
+
+def identifiers(text: str) -> set[str]:
+    """Acronyms and codes (IAEA, GA-181), lower-cased: verbatim in every language."""
+    return {w.lower() for w in _NAME.findall(text)
+            if any(c.isdigit() for c in w)
+            or any(len(part) > 1 and part.isupper() for part in re.split(r"['’-]", w))}
 
 
 def language_name(code: str) -> str:
