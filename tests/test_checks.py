@@ -1,0 +1,63 @@
+"""The exact parts of the citation checks: numbers with scale words, names across languages."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import lexical
+from bot.citations import _supports
+
+MUSK_ID = ("Musk berjanji memberikan 1 miliar dolar kepada OpenAI, tetapi hanya menyerahkan "
+           "100 juta dolar. Twitter membeli sekitar 10 ribu GPU.")
+UNESCO_ID = ("Direktur Jenderal Organisasi Pendidikan, Ilmu Pengetahuan, dan Kebudayaan PBB "
+             "(UNESCO) Koichiro Matsuura membuka pertemuan itu di Paris.")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("1 miliar dolar", {"1000000000"}),
+    ("US$1 billion", {"1000000000"}),
+    ("$1 million", {"1000000"}),
+    ("10 ribu GPU", {"10000"}),
+    ("10,000 GPUs", {"10000"}),
+    ("10.000", {"10000"}),
+    ("1,5 juta", {"1500000"}),
+    ("1.5 million", {"1500000"}),
+    ("2,25 triliun rupiah", {"2250000000000"}),
+    ("Rp 14.000 per kilogram", {"14000"}),
+    ("94,8 persen", {"948"}),
+])
+def test_numbers_apply_scale_words(text: str, expected: set[str]) -> None:
+    assert lexical.numbers(text) == expected
+
+
+def test_a_wrong_scale_is_caught_and_the_right_one_passes() -> None:
+    wrong = _supports("Musk promised to give OpenAI $1 million.", MUSK_ID, 0.9, 0.1, set())
+    assert wrong is not None and "1000000" in wrong
+    assert _supports("Musk promised OpenAI $1 billion.", MUSK_ID, 0.9, 0.1, set()) is None
+    assert _supports("Twitter bought about 10,000 GPUs.", MUSK_ID, 0.9, 0.1, set()) is None
+
+
+def test_a_title_from_the_question_is_not_an_invented_name() -> None:
+    claim = "The Director-General of UNESCO is Koichiro Matsuura."
+    asked = lexical.names("Who is the Director-General of UNESCO?")
+    assert _supports(claim, UNESCO_ID, 0.9, 0.1, asked) is None
+    # Without the question's words the English title counts as a missing name.
+    assert "director-general" in (_supports(claim, UNESCO_ID, 0.9, 0.1, set()) or "")
+    # A person the question did not name is still caught.
+    other = "The Director-General of UNESCO is Kofi Annan."
+    assert "annan" in (_supports(other, UNESCO_ID, 0.9, 0.1, asked) or "")
+
+
+def test_acronyms_and_codes_must_occur_even_when_asked() -> None:
+    asked = lexical.names("Did the IAEA say so?")
+    reason = _supports("The IAEA said so.", UNESCO_ID, 0.9, 0.1, asked)
+    assert reason is not None and "iaea" in reason
+    assert lexical.identifiers("UNESCO, GA-181, G-8 and the Director-General") == \
+        {"unesco", "ga-181", "g-8"}
+
+
+def test_same_language_claims_are_not_exempted() -> None:
+    passage = "The minister opened the meeting in Paris."
+    asked = lexical.names("Who is the Director-General of UNESCO?")
+    reason = _supports("The Director-General of UNESCO opened it.", passage, 0.9, 0.1, asked)
+    assert reason is not None
