@@ -37,7 +37,9 @@ class AnswerSettings:
     search: SearchSettings = field(default_factory=SearchSettings)
     max_tokens: int = 200
     timeout_s: float = 120.0
-    min_similarity: float = 0.1
+    # Measured with multilingual-e5-small on real drafts (README): right claim-passage pairs
+    # score 0.82 or more (5th percentile), unrelated pairs about 0.73 (median).
+    min_similarity: float = 0.80
     fallback_coverage: float = 0.6
     history_turns: int = 3
 
@@ -129,11 +131,8 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
     asked = standalone(question, history, generator, prompts, settings.history_turns)
     timings["rewrite_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    hits, evidence = retrieve(store, embedder, asked, settings)
+    _, evidence = retrieve(store, embedder, asked, settings)
     timings["retrieval_s"] = time.perf_counter() - t1
-    if not evidence and hits:
-        evidence = _across_languages(asked, hits, store, embedder, generator, prompts, settings,
-                                     timings)
     if events.on_evidence:
         events.on_evidence(evidence)
     if not evidence:
@@ -154,33 +153,6 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
     timings["total_s"] = time.perf_counter() - t0
     return Answer(question, asked, text, status, cites, tuple(evidence), checked.verdicts,
                   draft, generator.name, timings)
-
-
-def _across_languages(question: str, hits: Sequence[Hit], store: IndexStore, embedder: Embedder,
-                      generator: Generator, prompts: Prompts, settings: AnswerSettings,
-                      timings: dict[str, float]) -> list[Evidence]:
-    """Retry retrieval with the question translated into the articles' language.
-
-    An English question finds nothing lexically in Indonesian articles, and the embedding model
-    reads only English well; so when nothing relevant came back and the best hits are in
-    another language, the model translates the question (a second, short call) and retrieval
-    runs again. The answer is still written in the question's language.
-    """
-    asked_in = lexical.family(question)
-    others = [lexical.family(h.text) for h in hits]
-    others = [code for code in others if code != asked_in]
-    if not others:
-        return []
-    corpus_in = max(set(others), key=others.count)  # the most common other language
-    started = time.perf_counter()
-    prompt = prompts.translate.substitute(language=lexical.language_name(corpus_in),
-                                          question=lexical.quoted(question))
-    translated = _one_line(generator, prompt, 80, question)
-    timings["translate_s"] = time.perf_counter() - started
-    if not translated:
-        return []
-    _, evidence = retrieve(store, embedder, translated, settings)
-    return evidence
 
 
 def _generate(messages: Messages, generator: Generator, settings: AnswerSettings,

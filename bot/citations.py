@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 import numpy as np
 
@@ -20,7 +21,10 @@ from bot.evidence import Evidence
 from index.embedding import Embedder
 
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-UNANCHORED_FACTOR = 3.0
+# A claim with no number or name has nothing exact to match: it must be this much more similar.
+UNANCHORED_MARGIN = 0.05
+# Across languages a name may be spelled the other language's way (Russia/Rusia): this close.
+RESPELLED = 0.85
 SAME_LANGUAGE_COVERAGE = 0.5
 _LEADING = re.compile(r"^(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+[.,;]?")
 
@@ -107,16 +111,26 @@ def _missing_name(claim: str, passage: str, asked: set[str]) -> str | None:
 
     Across languages a capitalized English word is often a translated title or institution
     ("Director-General", "Nobel Prize"): one the question itself used is the user's own word,
-    not an invented name, unless it is an identifier (an acronym, a code with digits).
+    not an invented name, unless it is an identifier (an acronym, a code with digits). A name
+    spelled the other language's way (Rusia for Russia) counts as present.
     """
     low = passage.lower()
     across = lexical.family(claim) != lexical.family(passage)
     codes = lexical.identifiers(claim)
+    spelled = set(lexical.words(passage)) if across else set()
     for name in sorted(lexical.names(claim)):
         if name in low or (across and name in asked and name not in codes):
             continue
+        if across and name not in codes and _respelled(name, spelled):
+            continue
         return name
     return None
+
+
+def _respelled(name: str, words: set[str]) -> bool:
+    """A name written the other language's way: Russia/Rusia, Sukarno/Soekarno."""
+    return any(w[0] == name[0] and SequenceMatcher(None, name, w).ratio() >= RESPELLED
+               for w in words if abs(len(w) - len(name)) <= 2)
 
 
 def _supports(claim: str, passage: str, similarity: float, min_similarity: float,
@@ -124,7 +138,7 @@ def _supports(claim: str, passage: str, similarity: float, min_similarity: float
     """None when the passage supports the claim, else the reason it does not.
 
     A claim with no number and no name has nothing to match exactly, so it must clear a
-    higher similarity bar (UNANCHORED_FACTOR times the normal one). When claim and passage
+    higher similarity bar (UNANCHORED_MARGIN above the normal one). When claim and passage
     share a language, half of the claim's other content words must occur in the passage.
     """
     missing_numbers = lexical.numbers(claim) - lexical.numbers(passage)
@@ -138,7 +152,7 @@ def _supports(claim: str, passage: str, similarity: float, min_similarity: float
         if words and lexical.coverage(words, passage) < SAME_LANGUAGE_COVERAGE:
             return "its words are not in the passage"
     anchored = lexical.numbers(claim) or lexical.names(claim)
-    needed = min_similarity if anchored else min_similarity * UNANCHORED_FACTOR
+    needed = min_similarity if anchored else min_similarity + UNANCHORED_MARGIN
     if similarity < needed:
         return f"too little in common with the passage (similarity {similarity:.2f})"
     return None

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
         "Longest generation; a slower answer is cut and replaced by quoting the evidence."))
     answer_passages: int = Field(3, ge=1, le=10, description="Passages quoted in the prompt.")
     answer_passage_words: int = Field(50, ge=10, description="Words kept from each passage.")
+    evidence_min_similarity: float = Field(0.79, ge=-1, le=1, description=(
+        "Least question-sentence similarity for a passage to count as evidence; below it (and "
+        "with few shared words) the question is refused without a model call. Measured for "
+        "multilingual-e5-small; about 0.35 suits MiniLM."))
+    citation_min_similarity: float = Field(0.80, ge=-1, le=1, description=(
+        "Least claim-passage similarity for a citation to stand. Measured for "
+        "multilingual-e5-small; about 0.1 suits MiniLM."))
     prompts_dir: Path | None = Field(None, description="Folder with the prompt templates "
                                      "(default: prompts/ of this checkout).")
 
@@ -141,9 +148,11 @@ class Settings(BaseSettings):
     def answering(self, passages: int | None = None) -> AnswerSettings:
         """Settings of the answer pipeline."""
         evidence = EvidenceSettings(passages=passages or self.answer_passages,
-                                    words_per_passage=self.answer_passage_words)
+                                    words_per_passage=self.answer_passage_words,
+                                    min_similarity=self.evidence_min_similarity)
         return AnswerSettings(evidence=evidence, search=self.search(),
-                              max_tokens=self.answer_max_tokens, timeout_s=self.answer_timeout_s)
+                              max_tokens=self.answer_max_tokens, timeout_s=self.answer_timeout_s,
+                              min_similarity=self.citation_min_similarity)
 
     def search(self) -> SearchSettings:
         """Fusion settings for hybrid search."""

@@ -55,7 +55,9 @@ class EvidenceSettings:
 
     passages: int = 3
     words_per_passage: int = 70
-    min_similarity: float = 0.35
+    # multilingual-e5-small: the best sentence of 97.5% of the English dev set's answerable
+    # questions scores 0.79 or more; off-topic questions score about 0.75 (README).
+    min_similarity: float = 0.79
     min_coverage: float = 0.5
 
 

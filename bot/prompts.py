@@ -12,7 +12,6 @@ REQUIRED: dict[str, set[str]] = {
     "answer_system": {"refusal"},
     "answer_user": {"passages", "question", "language"},
     "rewrite": {"history", "question"},
-    "translate": {"language", "question"},
 }
 
 
@@ -23,7 +22,6 @@ class Prompts:
     answer_system: Template
     answer_user: Template
     rewrite: Template
-    translate: Template
 
 
 def default_dir() -> Path:

@@ -9,7 +9,11 @@ import pytest
 from index.chunking import ChunkSettings
 from index.sources import SourceLimits
 from index.sync import SyncReport, sync
-from tests.fakes import HashingEmbedder
+from tests.fakes import (
+    FAKE_CITATION_MIN_SIMILARITY,
+    FAKE_EVIDENCE_MIN_SIMILARITY,
+    HashingEmbedder,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -24,6 +28,9 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         if key.startswith("TANYA_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("TANYA_HOME", str(tmp_path / "home"))
+    # The tests' hashing embedder has its own similarity scale (tests.fakes).
+    monkeypatch.setenv("TANYA_EVIDENCE_MIN_SIMILARITY", str(FAKE_EVIDENCE_MIN_SIMILARITY))
+    monkeypatch.setenv("TANYA_CITATION_MIN_SIMILARITY", str(FAKE_CITATION_MIN_SIMILARITY))
 
 
 @pytest.fixture

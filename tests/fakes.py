@@ -8,8 +8,21 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from bot.answer import AnswerSettings
+from bot.evidence import EvidenceSettings
 from bot.lexical import content_words
 from index.embedding import Vectors
+
+# Similarity floors on the hashing embedder's scale (bag-of-words cosines are lower than e5's).
+FAKE_EVIDENCE_MIN_SIMILARITY = 0.35
+FAKE_CITATION_MIN_SIMILARITY = 0.1
+
+
+def fake_answer_settings(**changes: object) -> AnswerSettings:
+    """AnswerSettings with the similarity floors of the hashing embedder."""
+    evidence = EvidenceSettings(min_similarity=FAKE_EVIDENCE_MIN_SIMILARITY)
+    return AnswerSettings(evidence=evidence, min_similarity=FAKE_CITATION_MIN_SIMILARITY,
+                          **changes)  # type: ignore[arg-type]
 
 
 class HashingEmbedder:

@@ -9,12 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from bot import prompts
-from bot.answer import AnswerSettings
 from bot.cli import app
 from bot.errors import TanyaBotError
 from bot.evaluate import build_index, contains_answer, evaluate, ranks_to_metrics
 from bot.qa_sets import load
-from tests.fakes import HashingEmbedder, ScriptedGenerator
+from tests.fakes import HashingEmbedder, ScriptedGenerator, fake_answer_settings
 
 PASSAGES = {
     "p1": "Musk left OpenAI in 2018 after a power struggle with Altman.",
@@ -81,7 +80,7 @@ def test_evaluate_scores_known_answers(dataset: Path, tmp_path: Path) -> None:
                             "Farmers in Sukamulya harvested rice [1].",  # supported, no answer
                             "It is 12 mm long [1].",               # right
                             "I could not find this in the articles.")
-    report = evaluate(qa, store, emb, gen, prompts.load(), AnswerSettings())
+    report = evaluate(qa, store, emb, gen, prompts.load(), fake_answer_settings())
     assert (report.answerable, report.unanswerable) == (3, 1)
     assert report.retrieval["recall@1"] == 1.0
     assert report.accuracy == pytest.approx(2 / 3)
