@@ -167,6 +167,11 @@ def table(preset: str, results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def _index(qa: QASet, folder: Path, emb: Embedder) -> IndexStore:
+    """A kept index of the set's passages, or a new one."""
+    return IndexStore(folder) if (folder / "CURRENT").is_file() else build_index(qa, folder, emb)
+
+
 def main() -> None:
     """Command line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -175,6 +180,7 @@ def main() -> None:
     ap.add_argument("--datasets-dir", type=Path, default=DATASETS)
     ap.add_argument("--limit", type=int, default=None, help="questions per set and group")
     ap.add_argument("--records", type=Path, help="pickle every question's Answer here")
+    ap.add_argument("--keep", type=Path, help="keep the indexes here and reuse them next time")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     started = time.perf_counter()
@@ -184,8 +190,9 @@ def main() -> None:
     results: dict[str, dict[str, Any]] = {}
     records: list[Record] = []
     with tempfile.TemporaryDirectory() as tmp:
-        stores = {name: build_index(load(args.datasets_dir / name), Path(tmp) / name / "index",
-                                    emb) for name in NAMES}
+        where = args.keep or Path(tmp)
+        stores = {name: _index(load(args.datasets_dir / name), where / name / "index", emb)
+                  for name in NAMES}
         for group in args.groups:
             sets = question_sets(group, args.datasets_dir, args.limit)
             recs, prompt_s = run(group, sets, stores, emb, gen, settings)

