@@ -35,6 +35,13 @@ def open_index(settings: Settings) -> IndexStore:
     return store
 
 
+def model_label(settings: Settings, model: str | None = None) -> str:
+    """The model `generator` would load, as the user named it (for messages)."""
+    if settings.llm_url and model is None:
+        return f"{settings.llm_model} @ {settings.llm_url}"
+    return model or settings.model
+
+
 def generator(settings: Settings, model: str | None = None) -> Generator:
     """A model server client when TANYA_LLM_URL is set, else llama.cpp in this process."""
     if settings.llm_url and model is None:
