@@ -24,6 +24,11 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(EXIT_ERROR)
 
 
+def note(line: str) -> None:
+    """A notice for the user on stderr (stdout holds only results)."""
+    typer.echo(line, err=True)
+
+
 def guard(fn: Callable[[], T]) -> T:
     """Run a command body, turning known errors into one line and exit code 1.
 

@@ -74,10 +74,16 @@ class Engine:
         self._previous: IndexStore | None = None
 
     @classmethod
-    def open(cls, settings: Settings, model: str | None = None,
-             passages: int | None = None) -> Engine:
-        """Start loading the model, load embedder and index, check the prompts."""
+    def open(cls, settings: Settings, model: str | None = None, passages: int | None = None,
+             notify: Callable[[str], None] | None = None) -> Engine:
+        """Start loading the model, load embedder and index, check the prompts.
+
+        notify gets one line when the model is being prepared for its first use.
+        """
         runtime.open_index(settings).close()  # fail fast, before a model load starts
+        notice = runtime.first_use_notice(settings, model)
+        if notice and notify:
+            notify(notice)
         pending = PendingGenerator(lambda: runtime.generator(settings, model),
                                    runtime.model_label(settings, model))
         return cls(settings, runtime.embedder(settings), pending, settings.answering(passages))
@@ -112,10 +118,10 @@ class Session:
     history: list[Turn] = field(default_factory=list)
 
     @classmethod
-    def open(cls, settings: Settings, model: str | None = None,
-             passages: int | None = None) -> Session:
+    def open(cls, settings: Settings, model: str | None = None, passages: int | None = None,
+             notify: Callable[[str], None] | None = None) -> Session:
         """An engine with a fresh conversation."""
-        return cls(Engine.open(settings, model, passages))
+        return cls(Engine.open(settings, model, passages, notify))
 
     def ask(self, question: str, events: Events | None = None) -> Answer:
         """Answer and remember the turn."""

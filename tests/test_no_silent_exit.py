@@ -65,8 +65,8 @@ def test_ask_and_chat_print_the_answer_or_one_error(
              "power struggle. Altman and the other founders refused his plan.")
     run_sync(Settings().index_dir, [str(tmp_path / "a")], HashingEmbedder())
 
-    def open_engine(s: Settings, model: str | None = None,
-                    passages: int | None = None) -> Engine:
+    def open_engine(s: Settings, model: str | None = None, passages: int | None = None,
+                    notify: Callable[[str], None] | None = None) -> Engine:
         return Engine(s, HashingEmbedder(), PendingGenerator(load, "scripted"),
                       s.answering(passages))
 
@@ -90,6 +90,7 @@ def test_eval_prints_its_report_or_one_error(load: Callable[[], Generator], tmp_
     (folder / "questions.jsonl").write_text(json.dumps(
         {"id": "q1", "question": "When did Musk leave OpenAI?", "answers": ["2018"],
          "passage_id": "p1"}) + "\n")
+    monkeypatch.setenv("TANYA_MODEL", "scripted.gguf")  # no first-use notice for a preset
     monkeypatch.setattr(runtime, "embedder", lambda s: HashingEmbedder())
     monkeypatch.setattr(runtime, "generator", lambda s, m=None: load())
     result = CliRunner().invoke(app, ["eval", str(folder)])
