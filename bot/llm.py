@@ -49,14 +49,13 @@ def _leave_stdio_alone() -> None:
     from llama_cpp import llama as llama_module
 
     for module in (llama_module, _internals):
-        setattr(module, "suppress_stdout_stderr", _KeepStdio)  # noqa: B010
+        setattr(module, "suppress_stdout_stderr", _KeepStdio)  # noqa: B010  (typed as theirs)
 
     def log(_level: int, text: bytes | None, _user_data: Any) -> None:
         _llama_log.debug("%s", (text or b"").decode("utf-8", "replace").rstrip("\n"))
 
     _log_callback = llama_cpp.llama_log_callback(log)
     llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))
-
 
 
 class Generator(Protocol):
