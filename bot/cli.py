@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from bot import render, runtime
-from bot.cli_common import JsonOpt, guard
+from bot.cli_common import JsonOpt, guard, note
 from bot.cli_index import index_app
 from bot.cli_models import models_app
 from bot.config import Settings
@@ -60,7 +60,7 @@ def ask_cmd(
     from bot.engine import Session
 
     settings = Settings()
-    session = guard(lambda: Session.open(settings, model, k))
+    session = guard(lambda: Session.open(settings, model, k, note))
     try:
         view = render.AskView(sys.stdout, sys.stderr, as_json=as_json)
         guard(lambda: view.finish(session.ask(question, view.events())))
@@ -74,7 +74,7 @@ def chat_cmd(model: ModelOpt = None, k: PassagesOpt = None) -> None:
     from bot.engine import Session
 
     settings = Settings()
-    session = guard(lambda: Session.open(settings, model, k))
+    session = guard(lambda: Session.open(settings, model, k, note))
     typer.echo("Ask about your articles. /new starts a new topic, /quit ends.")
     try:
         while True:

@@ -24,14 +24,28 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(EXIT_ERROR)
 
 
+def note(line: str) -> None:
+    """A notice for the user on stderr (stdout holds only results)."""
+    typer.echo(line, err=True)
+
+
 def guard(fn: Callable[[], T]) -> T:
-    """Run a command body, turning known errors into one line and exit code 1."""
+    """Run a command body, turning known errors into one line and exit code 1.
+
+    A body never exits with status 0 on its own: it returns, and its command prints the
+    result. So an exit 0 from inside it (a library's sys.exit()) is an error too, not a
+    silent success.
+    """
     try:
         return fn()
     except (TanyaIndexError, TanyaBotError) as exc:
         fail(str(exc))
     except ValueError as exc:  # bad settings values, e.g. chunk sizes
         fail(str(exc).splitlines()[0])
+    except (SystemExit, typer.Exit) as exc:
+        if (exc.code if isinstance(exc, SystemExit) else exc.exit_code):
+            raise  # fail() or a deliberate non-zero exit: the reason is printed
+        fail(f"stopped before printing a result ({type(exc).__name__}(0) raised inside)")
 
 
 @contextmanager

@@ -14,25 +14,32 @@ from bot import prompts as prompt_files
 from bot import runtime
 from bot.answer import Answer, AnswerSettings, Events, Turn, answer
 from bot.config import Settings
+from bot.errors import GenerationError, TanyaBotError
 from bot.llm import Generator, Messages
 from index.embedding import Embedder
 from index.store import IndexStore
 
 
 class PendingGenerator:
-    """A Generator that is still loading; the first use waits for it (and re-raises errors)."""
+    """A Generator that is still loading; the first use waits for it (and raises its error)."""
 
-    def __init__(self, load: Callable[[], Generator]) -> None:
+    def __init__(self, load: Callable[[], Generator], model: str) -> None:
+        self._model = model
         self._result: Generator | None = None
-        self._error: BaseException | None = None
+        self._error: TanyaBotError | None = None
         self._thread = threading.Thread(target=self._run, args=(load,), daemon=True)
         self._thread.start()
 
     def _run(self, load: Callable[[], Generator]) -> None:
         try:
             self._result = load()
-        except BaseException as exc:  # handed to the caller on first use
+        except TanyaBotError as exc:  # handed to the caller on first use
             self._error = exc
+        except BaseException as exc:
+            # Re-raised as is in the caller, an OSError would be a traceback, and a SystemExit(0)
+            # or typer.Exit(0) would end the command with status 0 and no answer.
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            self._error = GenerationError(f"cannot load model {self._model}: {reason}")
 
     def ready(self) -> Generator:
         """The loaded generator (blocks until loading ends)."""
@@ -67,11 +74,18 @@ class Engine:
         self._previous: IndexStore | None = None
 
     @classmethod
-    def open(cls, settings: Settings, model: str | None = None,
-             passages: int | None = None) -> Engine:
-        """Start loading the model, load embedder and index, check the prompts."""
+    def open(cls, settings: Settings, model: str | None = None, passages: int | None = None,
+             notify: Callable[[str], None] | None = None) -> Engine:
+        """Start loading the model, load embedder and index, check the prompts.
+
+        notify gets one line when the model is being prepared for its first use.
+        """
         runtime.open_index(settings).close()  # fail fast, before a model load starts
-        pending = PendingGenerator(lambda: runtime.generator(settings, model))
+        notice = runtime.first_use_notice(settings, model)
+        if notice and notify:
+            notify(notice)
+        pending = PendingGenerator(lambda: runtime.generator(settings, model),
+                                   runtime.model_label(settings, model))
         return cls(settings, runtime.embedder(settings), pending, settings.answering(passages))
 
     def store(self) -> IndexStore:
@@ -104,10 +118,10 @@ class Session:
     history: list[Turn] = field(default_factory=list)
 
     @classmethod
-    def open(cls, settings: Settings, model: str | None = None,
-             passages: int | None = None) -> Session:
+    def open(cls, settings: Settings, model: str | None = None, passages: int | None = None,
+             notify: Callable[[str], None] | None = None) -> Session:
         """An engine with a fresh conversation."""
-        return cls(Engine.open(settings, model, passages))
+        return cls(Engine.open(settings, model, passages, notify))
 
     def ask(self, question: str, events: Events | None = None) -> Answer:
         """Answer and remember the turn."""

@@ -10,7 +10,7 @@ import typer
 
 from bot import prompts as prompt_files
 from bot import qa_sets, render, runtime
-from bot.cli_common import progress_bar
+from bot.cli_common import note, progress_bar
 from bot.config import Settings
 from bot.evaluate import EvalReport, build_index, evaluate
 
@@ -20,6 +20,9 @@ def run_eval(settings: Settings, dataset: Path, preset: str | None, limit: int |
     """Index the dataset's passages, ask its questions, print the summary."""
     qa = qa_sets.load(dataset).sample(limit)
     embedder = runtime.embedder(settings)
+    notice = None if retrieval_only else runtime.first_use_notice(settings, preset)
+    if notice:
+        note(notice)
     generator = None if retrieval_only else runtime.generator(settings, preset)
     prompts = None if retrieval_only else prompt_files.load(settings.prompts_dir)
     with tempfile.TemporaryDirectory(prefix="tanya-eval-") as tmp:

@@ -6,7 +6,10 @@ KV cache of the shared prompt prefix between calls).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
+import logging
 import os
 import threading
 import time
@@ -17,6 +20,42 @@ from typing import Any, Protocol, cast
 from bot.errors import GenerationError
 
 Messages = list[dict[str, str]]
+_llama_log = logging.getLogger("llama_cpp")
+_log_callback: Any = None  # the ctypes callback must outlive every call from C
+
+
+class _KeepStdio(contextlib.nullcontext[None]):
+    """Stands in for llama-cpp-python's suppress_stdout_stderr: redirects nothing."""
+
+    def __init__(self, disable: bool = True) -> None:
+        super().__init__()
+
+
+def _leave_stdio_alone() -> None:
+    """Stop llama-cpp-python from pointing stdout and stderr at /dev/null while it loads.
+
+    With verbose=False it dup2()s /dev/null over file descriptors 1 and 2, and swaps
+    sys.stdout and sys.stderr, for the whole process. The model loads in a background thread,
+    so whatever the main thread printed meanwhile was lost, and a writer created meanwhile
+    kept writing to /dev/null: `tanya ask` ended with status 0 and no output (issue #11;
+    abetlen/llama-cpp-python#1874). llama.cpp's own messages go to logging at debug level,
+    as quiet as before: a failed load still ends in one GenerationError line.
+    """
+    global _log_callback
+    if _log_callback is not None:
+        return
+    import llama_cpp
+    from llama_cpp import _internals
+    from llama_cpp import llama as llama_module
+
+    for module in (llama_module, _internals):
+        setattr(module, "suppress_stdout_stderr", _KeepStdio)  # noqa: B010  (typed as theirs)
+
+    def log(_level: int, text: bytes | None, _user_data: Any) -> None:
+        _llama_log.debug("%s", (text or b"").decode("utf-8", "replace").rstrip("\n"))
+
+    _log_callback = llama_cpp.llama_log_callback(log)
+    llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))
 
 
 class Generator(Protocol):
@@ -42,6 +81,7 @@ class LlamaCppGenerator:
         except ImportError as exc:
             raise GenerationError("llama-cpp-python is not installed; run "
                                   "`pip install llama-cpp-python` or set TANYA_LLM_URL") from exc
+        _leave_stdio_alone()
         self._name = name
         self._lock = threading.Lock()  # one llama context serves one request at a time
         try:

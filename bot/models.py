@@ -95,18 +95,32 @@ def verify(path: Path, size: int, sha256: str, note: Path) -> None:
     actual_size = path.stat().st_size
     if actual_size != size:
         raise ModelFileError(str(path), f"{actual_size} bytes, expected {size} (truncated?)")
-    expected = {**_stamp(path), "sha256": sha256}
-    try:
-        if json.loads(note.read_text()) == expected:
-            return
-    except (OSError, ValueError):
-        pass
+    if _noted(path, sha256, note):
+        return
     digest = sha256_file(path)
     if digest != sha256:
         raise ModelFileError(str(path), f"sha256 {digest[:12]}… does not match {sha256[:12]}…")
     with contextlib.suppress(OSError):  # a read-only cache: verify again next time
         note.parent.mkdir(parents=True, exist_ok=True)
-        note.write_text(json.dumps(expected))
+        note.write_text(json.dumps({**_stamp(path), "sha256": sha256}))
+
+
+def _noted(path: Path, sha256: str, note: Path) -> bool:
+    """True when the note records this very file (size, mtime) as having this hash."""
+    try:
+        return bool(json.loads(note.read_text()) == {**_stamp(path), "sha256": sha256})
+    except (OSError, ValueError):
+        return False
+
+
+def prepared(preset: Preset, cache_dir: Path) -> bool:
+    """True when the preset is assembled and verified in this cache, so it loads at once."""
+    if len(preset.parts) == 1:
+        path = _package_file(*preset.parts[0])
+    else:
+        path = cache_dir / preset.filename
+    return path is not None and path.is_file() and _noted(path, preset.sha256,
+                                                          cache_dir / f"{preset.filename}.verified")
 
 
 def preset_path(preset: Preset, cache_dir: Path) -> Path:

@@ -44,6 +44,24 @@ def open_index(settings: Settings) -> IndexStore:
     return store
 
 
+def model_label(settings: Settings, model: str | None = None) -> str:
+    """The model `generator` would load, as the user named it (for messages)."""
+    if settings.llm_url and model is None:
+        return f"{settings.llm_model} @ {settings.llm_url}"
+    return model or settings.model
+
+
+def first_use_notice(settings: Settings, model: str | None = None) -> str | None:
+    """A line to show while a preset is joined and verified for its first use, else None."""
+    if settings.llm_url and model is None:
+        return None
+    preset = models.PRESETS.get(model or settings.model)
+    if preset is None or not models.installed(preset) or models.prepared(preset,
+                                                                         settings.models_dir):
+        return None  # a missing preset is one error line, not a notice and then an error
+    return f"preparing model {preset.name} (first use, a few seconds)…"
+
+
 def generator(settings: Settings, model: str | None = None) -> Generator:
     """A model server client when TANYA_LLM_URL is set, else llama.cpp in this process."""
     if settings.llm_url and model is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from telegram import Update
 
@@ -47,7 +48,7 @@ def prepare(settings: Settings) -> tuple[str, TanyaBot]:
         raise TanyaBotError("TANYA_TELEGRAM_TOKEN is not set; create a bot with @BotFather "
                             "and export its token")
     token = settings.telegram_token.get_secret_value()
-    engine = Engine.open(settings)
+    engine = Engine.open(settings, notify=lambda line: print(line, file=sys.stderr, flush=True))
     if engine.store().meta.articles == 0:
         engine.close()
         raise TanyaBotError(f"the index at {settings.index_dir} is empty; add articles with "

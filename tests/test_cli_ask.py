@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,8 +30,8 @@ def scripted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ScriptedGenerat
     run_sync(settings.index_dir, [str(folder)], HashingEmbedder())
     gen = ScriptedGenerator()
 
-    def open_engine(s: Settings, model: str | None = None,
-                    passages: int | None = None) -> Engine:
+    def open_engine(s: Settings, model: str | None = None, passages: int | None = None,
+                    notify: Callable[[str], None] | None = None) -> Engine:
         return Engine(s, HashingEmbedder(), gen, s.answering(passages))
 
     monkeypatch.setattr(Engine, "open", staticmethod(open_engine))

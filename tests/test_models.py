@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import models
+from bot import models, runtime
+from bot.config import Settings
 from bot.errors import (
     ModelFileError,
     ModelNotInstalledError,
@@ -123,6 +124,28 @@ def test_touched_file_is_hashed_again(fake: FakeSetup) -> None:
     assert len(fake.hashes) == 2
     resolve("fake-split", fake.cache)  # the note was renewed with the new mtime
     assert len(fake.hashes) == 2
+
+
+def test_prepared_once_assembled_and_verified(fake: FakeSetup) -> None:
+    fake.install()
+    assert not models.prepared(fake.preset, fake.cache)
+    path = resolve("fake-split", fake.cache)
+    assert models.prepared(fake.preset, fake.cache)
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+    assert not models.prepared(fake.preset, fake.cache)  # it will be hashed again
+
+
+def test_first_use_notice_until_the_preset_is_prepared(fake: FakeSetup) -> None:
+    settings = Settings(model="fake-split", home=fake.cache.parent / "home")
+    assert runtime.first_use_notice(settings) is None  # not installed: the load says so
+    fake.install()
+    assert runtime.first_use_notice(settings) == \
+        "preparing model fake-split (first use, a few seconds)…"
+    resolve("fake-split", settings.models_dir)
+    assert runtime.first_use_notice(settings) is None
+    assert runtime.first_use_notice(Settings(model="x.gguf")) is None
+    assert runtime.first_use_notice(settings.model_copy(update={"llm_url": "http://h"})) is None
 
 
 def test_unreadable_note_means_hash_again(fake: FakeSetup) -> None:

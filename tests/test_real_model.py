@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +32,25 @@ def test_preset_file_is_verified(tmp_path: Path) -> None:
     path = models.resolve(PRESET, tmp_path)
     assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
     assert (tmp_path / f"{path.name}.verified").is_file()
+
+
+def test_loading_in_a_thread_leaves_stdout_and_stderr_alone(tmp_path: Path) -> None:
+    """The model loads while the main thread prints evidence: nothing may be swallowed."""
+    path = models.resolve(PRESET, tmp_path)
+    streams = (sys.stdout, sys.stderr)
+    files = [os.fstat(fd) for fd in (1, 2)]
+    changed: list[str] = []
+    loader = threading.Thread(target=LlamaCppGenerator, args=(path, PRESET), kwargs={"n_ctx": 512})
+    loader.start()
+    while loader.is_alive():
+        if (sys.stdout, sys.stderr) != streams:
+            changed.append("sys.stdout/sys.stderr replaced")
+        now = [os.fstat(fd) for fd in (1, 2)]
+        if [(s.st_dev, s.st_ino) for s in now] != [(s.st_dev, s.st_ino) for s in files]:
+            changed.append("file descriptor 1 or 2 redirected")
+        time.sleep(0.0005)
+    loader.join()
+    assert not changed, f"{len(changed)} times: {sorted(set(changed))}"
 
 
 def test_streams_several_pieces(smollm: LlamaCppGenerator) -> None:

@@ -738,6 +738,24 @@ def test_prepare_needs_a_token_and_a_non_empty_index(tmp_path: Path,
         prepare(settings)
 
 
+@pytest.mark.parametrize("exc", [SystemExit(0), OSError(28, "No space left on device")],
+                         ids=["system-exit-0", "disk-full"])
+def test_a_failed_model_load_stops_the_start_with_an_error(
+        exc: BaseException, tmp_path: Path, fake_runtime: FakeModel,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(settings: Settings, name: str | None = None) -> Generator:
+        raise exc
+
+    monkeypatch.setattr(runtime, "generator", broken)
+    settings = Settings(home=tmp_path / "home", embed_model="fake-hashing",
+                        telegram_token=SecretStr(TOKEN))
+    write_corpus(tmp_path / "articles")
+    run_sync(settings.index_dir, [str(tmp_path / "articles")], HashingEmbedder())
+    with pytest.raises(TanyaBotError, match=f"cannot load model {settings.model}: "
+                                            f"{type(exc).__name__}"):
+        prepare(settings)
+
+
 def test_the_token_never_reaches_the_logs(tmp_path: Path, fake_runtime: FakeModel,
                                           caplog: pytest.LogCaptureFixture) -> None:
     write_corpus(tmp_path / "articles")
