@@ -86,18 +86,16 @@ def split_claims(draft: str) -> list[tuple[str, tuple[int, ...]]]:
 
 
 def _strip_markers(text: str) -> tuple[str, list[int]]:
-    """The text without citation markers, and the numbers they held.
+    """The text without citation markers, and the numbers its own markers held.
 
-    Repeated until none is left: removing one can join the brackets around it into another
-    ("[[1]2]" leaves "[2]"), which would otherwise reach the answer as a fake citation.
+    Removal repeats until none is left: removing one can join the brackets around it into another
+    ("[[1]2]" leaves "[2]", "0[1[0]0]" leaves "0[10]"), which would otherwise reach the answer as
+    a fake citation. Only markers of the original text count as citations.
     """
-    ids: list[int] = []
-    while True:
-        ids.extend(_numbers_in(text))
-        stripped = _MARKERS.sub("", text)
-        if stripped == text:
-            return text, ids
+    ids = _numbers_in(text)
+    while (stripped := _MARKERS.sub("", text)) != text:
         text = stripped
+    return text, ids
 
 
 def _numbers_in(text: str) -> list[int]:
