@@ -104,7 +104,7 @@ def _numbers_in(text: str) -> list[int]:
             if len(n) <= 9]
 
 
-def _missing_name(claim: str, passage: str, asked: set[str]) -> str | None:
+def _missing_name(claim: str, passage: str, asked: set[str], across: bool) -> str | None:
     """The first name of the claim that the passage lacks.
 
     Across languages a capitalized English word is often a translated title or institution
@@ -113,7 +113,6 @@ def _missing_name(claim: str, passage: str, asked: set[str]) -> str | None:
     spelled the other language's way (Rusia for Russia) counts as present.
     """
     low = passage.lower()
-    across = lexical.family(claim) != lexical.family(passage)
     codes = lexical.identifiers(claim)
     spelled = set(lexical.words(passage)) if across else set()
     for name in sorted(lexical.names(claim)):
@@ -142,10 +141,12 @@ def _supports(claim: str, passage: str, similarity: float, min_similarity: float
     missing_numbers = lexical.numbers(claim) - lexical.numbers(passage)
     if missing_numbers:
         return f"number {sorted(missing_numbers)[0]} is not in the passage"
-    missing_name = _missing_name(claim, passage, asked)
+    claim_in, passage_in = lexical.language(claim), lexical.language(passage)
+    across = lexical.family(claim_in) != lexical.family(passage_in)
+    missing_name = _missing_name(claim, passage, asked, across)
     if missing_name:
         return f"name {missing_name!r} is not in the passage"
-    if lexical.language(claim) == lexical.language(passage):
+    if claim_in == passage_in:
         words = lexical.terms(claim) - {lexical.stem(n) for n in lexical.names(claim)}
         if words and lexical.coverage(words, passage) < SAME_LANGUAGE_COVERAGE:
             return "its words are not in the passage"

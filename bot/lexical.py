@@ -140,10 +140,9 @@ def language(text: str) -> str:
     return str(code)
 
 
-def family(text: str) -> str:
-    """The text's language, with Malay and Javanese counted as Indonesian (py3langid often
-    calls short Indonesian text 'ms')."""
-    code = language(text)
+def family(code: str) -> str:
+    """A language code with Malay and Javanese counted as Indonesian (py3langid often calls
+    short Indonesian text 'ms')."""
     return "id" if code in ("id", "ms", "jv") else code
 
 
