@@ -111,7 +111,7 @@ def _scaled(raw: str, power: int) -> str:
         whole, frac = re.sub(r"[.,]", "", raw), ""
     else:
         whole, frac = head.replace(".", ""), tail
-    digits = (whole + frac.ljust(power, "0")[:power]) if len(frac) <= power else whole + frac
+    digits = whole + (frac + "0" * power)[:power]  # decimals past the scale are cut off
     return digits.lstrip("0") or "0"
 
 

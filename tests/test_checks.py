@@ -25,6 +25,7 @@ UNESCO_ID = ("Direktur Jenderal Organisasi Pendidikan, Ilmu Pengetahuan, dan Keb
     ("2,25 triliun rupiah", {"2250000000000"}),
     ("Rp 14.000 per kilogram", {"14000"}),
     ("94,8 persen", {"948"}),
+    ("1,2345 ribu", {"1234"}),
 ])
 def test_numbers_apply_scale_words(text: str, expected: set[str]) -> None:
     assert lexical.numbers(text) == expected
