@@ -1,11 +1,14 @@
 """The loaded parts of tanya (embedder, index, model, prompts) and conversations over them.
 
 The language model loads in a background thread while the embedder and index load and the
-first retrieval runs, so the evidence can be shown before the model is ready.
+first retrieval runs, so the evidence can be shown before the model is ready. The loading
+thread runs at a lower priority: on a two-core box it would otherwise slow the evidence down
+(benchmarks/coldstart.py).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +23,18 @@ from index.embedding import Embedder
 from index.store import IndexStore
 
 
+# Niceness of the model-loading thread (Linux keeps a nice value per thread).
+LOAD_NICENESS = 10
+
+
+def _yield_cores() -> None:
+    """Lower this thread's priority where the system allows it; elsewhere do nothing."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOAD_NICENESS)
+    except (AttributeError, OSError):  # not Linux/BSD, or not permitted
+        pass
+
+
 class PendingGenerator:
     """A Generator that is still loading; the first use waits for it (and raises its error)."""
 
@@ -31,6 +46,7 @@ class PendingGenerator:
         self._thread.start()
 
     def _run(self, load: Callable[[], Generator]) -> None:
+        _yield_cores()
         try:
             self._result = load()
         except TanyaBotError as exc:  # handed to the caller on first use

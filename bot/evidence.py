@@ -70,7 +70,10 @@ def pick(question: str, hits: Sequence[Hit], embedder: Embedder,
          settings: EvidenceSettings | None = None) -> list[Evidence]:
     """The relevant passages for a question, best first, each trimmed to its best sentences."""
     settings = settings or EvidenceSettings()
-    candidates = [(hit, _split(hit)) for hit in hits[: settings.passages * 2]]
+    # One spare hit beyond the passages wanted: on the English dev set, 4 candidates for 3
+    # passages find the gold passage as often as 6 did (146 against 147 of 160), in two thirds
+    # of the time (every candidate's sentences are embedded).
+    candidates = [(hit, _split(hit)) for hit in hits[: settings.passages + 1]]
     flat = [text for _, sents in candidates for _, _, text in sents]
     if not flat:
         return []
