@@ -94,7 +94,7 @@ RUN groupadd --system --gid 10001 tanya \
     && chown tanya:tanya /data
 
 COPY --from=builder /opt/venv /opt/venv
-# The project is installed non-editable, so bot/prompts.py's default (prompts/ beside the
+# The project is installed non-editable, so bot/pipeline/prompts.py's default (prompts/ beside the
 # packages, i.e. inside site-packages) does not exist: TANYA_PROMPTS_DIR points here instead.
 COPY prompts/ /app/prompts/
 # The sample corpus, for a first `tanya index sync /app/articles`.

@@ -29,14 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.datasets import DATASETS, NAMES, english
-from bot import models, prompts
-from bot.answer import Answer, AnswerSettings, answer, is_refusal, messages_for
 from bot.config import Settings
-from bot.evaluate import build_index, contains_answer
-from bot.llm import LlamaCppGenerator
-from bot.qa_sets import QAItem, QASet, load
+from bot.evaluation.runner import build_index, contains_answer
+from bot.evaluation.sets import QAItem, QASet, load
+from bot.pipeline import models, prompts
+from bot.pipeline.answer import Answer, AnswerSettings, answer, is_refusal, messages_for
+from bot.pipeline.llm import LlamaCppGenerator
 from index.embedding import Embedder
-from index.embedding_e5 import BundledE5Embedder
+from index.embedding.bundled import BundledE5Embedder
 from index.store import IndexStore
 
 GROUPS = ("en", "id")

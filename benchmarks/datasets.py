@@ -1,7 +1,7 @@
 """Where the shared QA sets live, and the English dev set over their passages.
 
-Loading the shared folders is bot.qa_sets (the format `tanya eval` reads). The English dev set
-(benchmarks/dev_en/questions.jsonl, see its README) holds our own English translations of
+Loading the shared folders is bot.evaluation.sets (the format `tanya eval` reads). The English
+dev set (benchmarks/dev_en/questions.jsonl, see its README) holds our own English translations of
 questions from those sets; each question is asked over the passages of the set it came from.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.qa_sets import QAItem, QASet, load
+from bot.evaluation.sets import QAItem, QASet, load
 
 REPO = Path(__file__).resolve().parent.parent
 DATASETS = REPO.parent / "shared" / "datasets"

@@ -1,6 +1,6 @@
 """Peak memory (RSS) of the Telegram bot process with the default preset.
 
-Runs what `tanya telegram` does before it starts polling (bot.telegram_main.prepare: index,
+Runs what `tanya telegram` does before it starts polling (bot.telegram.main.prepare: index,
 embedding model and language model loaded once) in a fresh process over the sample corpus,
 answers one question through the same engine, and reports the process's peak RSS. Run:
 
@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 def child() -> None:
     """Inside the measured process: prepare the bot, answer once, print peak RSS in MiB."""
     from bot.config import Settings
-    from bot.telegram_main import prepare
+    from bot.telegram.main import prepare
 
     settings = Settings()
     _, bot = prepare(settings)

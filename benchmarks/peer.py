@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.datasets import DATASETS
-from bot import models, prompts
-from bot.answer import answer
 from bot.config import Settings
-from bot.evaluate import build_index, contains_answer
-from bot.llm import LlamaCppGenerator
-from bot.qa_sets import QASet, load
+from bot.evaluation.runner import build_index, contains_answer
+from bot.evaluation.sets import QASet, load
+from bot.pipeline import models, prompts
+from bot.pipeline.answer import answer
+from bot.pipeline.llm import LlamaCppGenerator
 from index.embedding import DEFAULT_MODEL, packaged_model_path
 from index.search import search
 

@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 from benchmarks.datasets import DATASETS, NAMES, english
-from bot.evaluate import build_index, ranks_to_metrics
-from bot.qa_sets import QASet, load
+from bot.evaluation.runner import build_index, ranks_to_metrics
+from bot.evaluation.sets import QASet, load
 from index.embedding import MINILM_MODEL, Embedder, SentenceTransformerEmbedder
-from index.embedding_e5 import BundledE5Embedder
+from index.embedding.bundled import BundledE5Embedder
 from index.search import SearchSettings, fuse
 from index.store import IndexStore
 
@@ -113,7 +113,7 @@ def embedder(backend: str) -> Embedder:
         return BundledE5Embedder()
     if backend == "onnx-int8":
         from bot.config import Settings
-        from index.embedding_onnx import OnnxEmbedder
+        from index.embedding.onnx_int8 import OnnxEmbedder
 
         return OnnxEmbedder(MINILM_MODEL, Settings().models_dir)
     return SentenceTransformerEmbedder(MINILM_MODEL)

@@ -9,8 +9,8 @@ from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.answer import AnswerSettings
-from bot.evidence import EvidenceSettings
+from bot.pipeline.answer import AnswerSettings
+from bot.pipeline.evidence import EvidenceSettings
 from index.chunking import ChunkSettings
 from index.embedding import DEFAULT_MODEL, E5_MODEL
 from index.search import SearchSettings

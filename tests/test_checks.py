@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot import lexical
-from bot.citations import _supports
+from bot.pipeline import lexical
+from bot.pipeline.citations import _supports
 
 MUSK_ID = ("Musk berjanji memberikan 1 miliar dolar kepada OpenAI, tetapi hanya menyerahkan "
            "100 juta dolar. Twitter membeli sekitar 10 ribu GPU.")

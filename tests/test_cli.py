@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.cli_common import EXIT_ERROR, EXIT_SKIPPED
+from bot.cli.app import app
+from bot.cli.common import EXIT_ERROR, EXIT_SKIPPED
 from tests.conftest import REPO
 
 runner = CliRunner()
 
 
 def test_help_is_fast_and_loads_no_heavy_library() -> None:
-    code = ("import sys; from bot.cli import app; "
+    code = ("import sys; from bot.cli.app import app; "
             "heavy = [m for m in ('torch', 'sentence_transformers', 'faiss', 'transformers') "
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,

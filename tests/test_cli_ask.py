@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.app import app
 from bot.config import Settings
 from bot.engine import Engine
 from tests.conftest import run_sync, write_md

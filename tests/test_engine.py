@@ -9,8 +9,8 @@ import threading
 import pytest
 
 from bot.engine import LOAD_NICENESS, PendingGenerator
-from bot.evidence import EvidenceSettings, pick
-from bot.llm import Generator
+from bot.pipeline.evidence import EvidenceSettings, pick
+from bot.pipeline.llm import Generator
 from index.records import Hit
 from tests.fakes import HashingEmbedder, ScriptedGenerator
 

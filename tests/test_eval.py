@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot import prompts
-from bot.cli import app
+from bot.cli.app import app
 from bot.errors import TanyaBotError
-from bot.evaluate import build_index, contains_answer, evaluate, ranks_to_metrics
-from bot.qa_sets import load
+from bot.evaluation.runner import build_index, contains_answer, evaluate, ranks_to_metrics
+from bot.evaluation.sets import load
+from bot.pipeline import prompts
 from tests.fakes import HashingEmbedder, ScriptedGenerator, fake_answer_settings
 
 PASSAGES = {

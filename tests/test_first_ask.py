@@ -21,7 +21,7 @@ def tanya(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The real CLI of this checkout in its own process, with its own TANYA_HOME."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TANYA_")}
     env["TANYA_HOME"] = str(home)
-    return subprocess.run([sys.executable, "-c", "from bot.cli import main; main()", *args],
+    return subprocess.run([sys.executable, "-c", "from bot.cli.app import main; main()", *args],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
 
 

@@ -12,9 +12,9 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot import lexical
-from bot.citations import check, split_claims
-from bot.evidence import Evidence, Sentence
+from bot.pipeline import lexical
+from bot.pipeline.citations import check, split_claims
+from bot.pipeline.evidence import Evidence, Sentence
 from index.records import Hit
 from tests.fakes import HashingEmbedder
 
@@ -147,9 +147,9 @@ _TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"])
 def test_telegram_html_is_always_valid_and_short_enough(answer_text: str, title: str, quote: str,
                                                         url: str | None,
                                                         outlet: str | None) -> None:
-    from bot import telegram_render as tr
-    from bot.answer import Answer
-    from bot.citations import Citation
+    from bot.pipeline.answer import Answer
+    from bot.pipeline.citations import Citation
+    from bot.telegram import render as tr
     from tests.fake_telegram import parse_html, utf16_len, validate_html
 
     hit = Hit(1, "a", title, quote or "x", 0, len(quote or "x"), 1.0, url, "2024-01-01", outlet,

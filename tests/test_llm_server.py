@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.errors import GenerationError
-from bot.llm import OpenAIServerGenerator
+from bot.pipeline.llm import OpenAIServerGenerator
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi?"}]
 PIECES = ["Hel", "lo", ", wor", "ld."]

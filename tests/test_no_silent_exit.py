@@ -11,11 +11,11 @@ import typer
 from typer.testing import CliRunner, Result
 
 from bot import runtime
-from bot.cli import app
+from bot.cli.app import app
 from bot.config import Settings
 from bot.engine import Engine, PendingGenerator
 from bot.errors import GenerationError
-from bot.llm import Generator
+from bot.pipeline.llm import Generator
 from tests.conftest import run_sync, write_md
 from tests.fakes import HashingEmbedder, ScriptedGenerator
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot import models
-from bot.cli import app
-from bot.llm import LlamaCppGenerator
+from bot.cli.app import app
+from bot.pipeline import models
+from bot.pipeline.llm import LlamaCppGenerator
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow

@@ -23,14 +23,14 @@ import pytest
 from pydantic import SecretStr
 
 from bot import runtime
-from bot.answer import REFUSAL as NOT_FOUND
 from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import TanyaBotError
-from bot.llm import Generator, Messages
-from bot.telegram_access import REFUSAL
-from bot.telegram_app import TanyaBot, file_url
-from bot.telegram_main import configure_logging, prepare
+from bot.pipeline.answer import REFUSAL as NOT_FOUND
+from bot.pipeline.llm import Generator, Messages
+from bot.telegram.access import REFUSAL
+from bot.telegram.app import TanyaBot, file_url
+from bot.telegram.main import configure_logging, prepare
 from index.errors import TanyaIndexError
 from index.sync import remove
 from tests.conftest import run_sync, write_md
@@ -570,7 +570,7 @@ def test_a_server_error_on_a_draft_does_not_lose_the_answer(h: Harness) -> None:
 
     h.run(scenario, quiet=False)
     assert not [m for m in tg.sent(USER) if "Sorry" in m["plain"]]
-    assert [p.split(":")[0] for p in problems(h.caplog)] == ["WARNING bot.telegram_stream"]
+    assert [p.split(":")[0] for p in problems(h.caplog)] == ["WARNING bot.telegram.stream"]
 
 
 def test_a_user_who_blocked_the_bot_does_not_stop_the_queue(h: Harness) -> None:
@@ -588,7 +588,7 @@ def test_a_user_who_blocked_the_bot_does_not_stop_the_queue(h: Harness) -> None:
     h.run(scenario, quiet=False)
     assert tg.sent(USER) == []
     assert [p.split(":")[0] for p in problems(h.caplog)] == [
-        "WARNING bot.telegram_stream", "ERROR bot.telegram_app", "WARNING bot.telegram_app"]
+        "WARNING bot.telegram.stream", "ERROR bot.telegram.app", "WARNING bot.telegram.app"]
 
 
 # ---- 8. HTML in articles -------------------------------------------------------------------

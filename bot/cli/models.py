@@ -6,9 +6,10 @@ from typing import Annotated
 
 import typer
 
-from bot import models, render
-from bot.cli_common import JsonOpt, guard
+from bot.cli import render
+from bot.cli.common import JsonOpt, guard
 from bot.config import Settings
+from bot.pipeline import models
 
 models_app = typer.Typer(help="List, install and locate language models.", no_args_is_help=True)
 NameArg = Annotated[str, typer.Argument(help="Preset name (see `tanya models list`).")]

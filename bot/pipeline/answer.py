@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot import citations, lexical
-from bot.citations import Citation, Verdict
-from bot.evidence import Evidence, EvidenceSettings, pick
-from bot.llm import Generator, Messages
-from bot.prompts import Prompts
+from bot.pipeline import citations, lexical
+from bot.pipeline.citations import Citation, Verdict
+from bot.pipeline.evidence import Evidence, EvidenceSettings, pick
+from bot.pipeline.llm import Generator, Messages
+from bot.pipeline.prompts import Prompts
 from index.embedding import Embedder
 from index.records import Hit
 from index.search import SearchSettings, search

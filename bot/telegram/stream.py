@@ -21,9 +21,9 @@ from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
-from bot import telegram_render as tr
-from bot.answer import Answer
-from bot.evidence import Evidence
+from bot.pipeline.answer import Answer
+from bot.pipeline.evidence import Evidence
+from bot.telegram import render as tr
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

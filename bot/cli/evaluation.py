@@ -8,17 +8,19 @@ from pathlib import Path
 
 import typer
 
-from bot import prompts as prompt_files
-from bot import qa_sets, render, runtime
-from bot.cli_common import note, progress_bar
+from bot import runtime
+from bot.cli import render
+from bot.cli.common import note, progress_bar
 from bot.config import Settings
-from bot.evaluate import EvalReport, build_index, evaluate
+from bot.evaluation import sets
+from bot.evaluation.runner import EvalReport, build_index, evaluate
+from bot.pipeline import prompts as prompt_files
 
 
 def run_eval(settings: Settings, dataset: Path, preset: str | None, limit: int | None,
              retrieval_only: bool, home: Path | None, as_json: bool) -> None:
     """Index the dataset's passages, ask its questions, print the summary."""
-    qa = qa_sets.load(dataset).sample(limit)
+    qa = sets.load(dataset).sample(limit)
     embedder = runtime.embedder(settings)
     notice = None if retrieval_only else runtime.first_use_notice(settings, preset)
     if notice:

@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from bot import render, runtime
-from bot.cli_common import EXIT_SKIPPED, JsonOpt, guard, progress_bar
+from bot import runtime
+from bot.cli import render
+from bot.cli.common import EXIT_SKIPPED, JsonOpt, guard, progress_bar
 from bot.config import Settings
 from index.records import SourceFailure
 from index.sync import SyncReport

@@ -10,7 +10,7 @@ from telegram import Update
 from bot.config import Settings
 from bot.engine import Engine, PendingGenerator
 from bot.errors import TanyaBotError
-from bot.telegram_app import TanyaBot
+from bot.telegram.app import TanyaBot
 
 
 class RedactToken(logging.Filter):

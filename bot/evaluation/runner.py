@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.answer import Answer, AnswerSettings, answer
-from bot.llm import Generator
-from bot.prompts import Prompts
-from bot.qa_sets import QASet
+from bot.evaluation.sets import QASet
+from bot.pipeline.answer import Answer, AnswerSettings, answer
+from bot.pipeline.llm import Generator
+from bot.pipeline.prompts import Prompts
 from index.chunking import ChunkSettings
 from index.embedding import Embedder
 from index.search import search

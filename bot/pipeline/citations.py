@@ -16,8 +16,8 @@ from difflib import SequenceMatcher
 
 import numpy as np
 
-from bot import lexical
-from bot.evidence import Evidence
+from bot.pipeline import lexical
+from bot.pipeline.evidence import Evidence
 from index.embedding import Embedder
 
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")

@@ -8,10 +8,11 @@ from typing import Annotated
 
 import typer
 
-from bot import render, runtime
-from bot.cli_common import JsonOpt, guard, note
-from bot.cli_index import index_app
-from bot.cli_models import models_app
+from bot import runtime
+from bot.cli import render
+from bot.cli.common import JsonOpt, guard, note
+from bot.cli.indexing import index_app
+from bot.cli.models import models_app
 from bot.config import Settings
 
 app = typer.Typer(help="tanya: ask questions about your own articles, with cited sources.",
@@ -109,7 +110,7 @@ def eval_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Retrieval recall, answer accuracy, citation precision, refusals and latency on a QA set."""
-    from bot.evaluation_cli import run_eval
+    from bot.cli.evaluation import run_eval
 
     guard(lambda: run_eval(Settings(), dataset, preset, limit, retrieval_only, home, as_json))
 
@@ -119,7 +120,7 @@ def config_cmd(as_json: JsonOpt = False) -> None:
     """Print the effective settings (secrets masked) and where each value came from."""
     from dataclasses import asdict
 
-    from bot.config_report import rows
+    from bot.cli.settings import rows
 
     table = guard(lambda: rows(Settings()))
     if as_json:
@@ -133,7 +134,7 @@ def config_cmd(as_json: JsonOpt = False) -> None:
 @app.command("telegram")
 def telegram_cmd() -> None:
     """Run the Telegram bot (token from TANYA_TELEGRAM_TOKEN; see README)."""
-    from bot.telegram_main import run
+    from bot.telegram.main import run
 
     guard(lambda: run(Settings()))
 

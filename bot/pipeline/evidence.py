@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot import lexical
+from bot.pipeline import lexical
 from index.embedding import Embedder
 from index.records import Hit
 

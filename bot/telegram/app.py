@@ -1,6 +1,6 @@
 """`tanya telegram`: a thin Telegram front end over the answer pipeline.
 
-All retrieval and prompting stays in bot/answer.py; this module parses updates, enforces
+All retrieval and prompting stays in bot/pipeline/answer.py; this module parses updates, enforces
 access and rate limits, queues questions for the single model, and presents answers.
 """
 
@@ -27,15 +27,15 @@ from telegram.ext import (
     filters,
 )
 
-from bot import telegram_render as tr
-from bot.answer import Answer, Events, Turn
 from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import TanyaBotError
-from bot.evidence import Evidence
-from bot.telegram_access import REFUSAL, SLOW_DOWN, Access
-from bot.telegram_admin import Admin
-from bot.telegram_stream import AnswerStream, with_retry
+from bot.pipeline.answer import Answer, Events, Turn
+from bot.pipeline.evidence import Evidence
+from bot.telegram import render as tr
+from bot.telegram.access import REFUSAL, SLOW_DOWN, Access
+from bot.telegram.admin import Admin
+from bot.telegram.stream import AnswerStream, with_retry
 from index.errors import TanyaIndexError
 from index.search import search
 

@@ -1,6 +1,6 @@
 """Embedders: the protocol the index needs and the sentence-transformers implementation.
 
-The default model runs on the bundled C engine of index.embedding_e5; sentence-transformers
+The default model runs on the bundled C engine of index.embedding.bundled; sentence-transformers
 (and so torch) is imported only when another model is configured.
 """
 

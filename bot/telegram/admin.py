@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes
 
 from bot.config import Settings
 from bot.engine import Engine
-from bot.telegram_access import Access
+from bot.telegram.access import Access
 from index.errors import TanyaIndexError
 from index.sync import add as add_sources
 from index.sync import sync as sync_sources

@@ -26,7 +26,7 @@ class Prompts:
 
 def default_dir() -> Path:
     """prompts/ at the top of the checkout, beside the packages."""
-    return Path(__file__).resolve().parent.parent / "prompts"
+    return Path(__file__).resolve().parents[2] / "prompts"
 
 
 def load(folder: Path | None = None) -> Prompts:

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any, TextIO
 
-from bot.answer import Answer, Events
-from bot.citations import Citation
-from bot.evidence import Evidence
+from bot.pipeline.answer import Answer, Events
+from bot.pipeline.citations import Citation
+from bot.pipeline.evidence import Evidence
 from index.records import Hit
 from index.sync import SyncReport
 

@@ -6,8 +6,8 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 
-from bot.answer import Answer
-from bot.evidence import Evidence
+from bot.pipeline.answer import Answer
+from bot.pipeline.evidence import Evidence
 from index.records import Hit
 
 LIMIT = 4096
