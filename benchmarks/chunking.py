@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from index.chunking import ChunkSettings, chunk_article, embedding_text
-from index.embedding import SentenceTransformerEmbedder
+from index.embedding.sbert import SentenceTransformerEmbedder
 from index.records import Article, Hit
 from index.search import search
 from index.sources import SourceLimits

@@ -27,7 +27,8 @@ from typing import Any
 from benchmarks.datasets import DATASETS
 from benchmarks.retrieval import BACKENDS, embedder
 from index.chunking import ChunkSettings, chunk_article, embedding_text
-from index.embedding import Embedder, SentenceTransformerEmbedder
+from index.embedding import Embedder
+from index.embedding.sbert import SentenceTransformerEmbedder
 from index.records import Article
 from index.sources import SourceLimits
 from index.sync import sync

@@ -29,7 +29,8 @@ from bot.evaluation.sets import QASet, load
 from bot.pipeline import models, prompts
 from bot.pipeline.answer import answer
 from bot.pipeline.llm import LlamaCppGenerator
-from index.embedding import DEFAULT_MODEL, packaged_model_path
+from index.embedding import DEFAULT_MODEL
+from index.embedding.sbert import packaged_model_path
 from index.search import search
 
 # A plain retrieval-augmented prompt of the kind tutorials use (written for this benchmark).

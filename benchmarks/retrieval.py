@@ -20,8 +20,9 @@ from pathlib import Path
 from benchmarks.datasets import DATASETS, NAMES, english
 from bot.evaluation.runner import build_index, ranks_to_metrics
 from bot.evaluation.sets import QASet, load
-from index.embedding import MINILM_MODEL, Embedder, SentenceTransformerEmbedder
+from index.embedding import MINILM_MODEL, Embedder
 from index.embedding.bundled import BundledE5Embedder
+from index.embedding.sbert import SentenceTransformerEmbedder
 from index.search import SearchSettings, fuse
 from index.store import IndexStore
 

@@ -8,7 +8,8 @@ from bot.config import Settings
 from bot.errors import ConfigError
 from bot.pipeline import models
 from bot.pipeline.llm import Generator, LlamaCppGenerator, OpenAIServerGenerator
-from index.embedding import E5_MODEL, Embedder, SentenceTransformerEmbedder
+from index.embedding import E5_MODEL, Embedder
+from index.embedding.sbert import SentenceTransformerEmbedder
 from index.store import IndexStore
 
 

@@ -12,13 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from index import embedding
-from index.embedding import (
-    MINILM_MODEL,
-    SentenceTransformerEmbedder,
-    known_prefixes,
-    packaged_model_path,
-)
+from index.embedding import MINILM_MODEL, known_prefixes, sbert
+from index.embedding.sbert import SentenceTransformerEmbedder, packaged_model_path
 from index.errors import EmbeddingModelError
 from tests.conftest import REPO
 
@@ -81,7 +76,7 @@ def test_prefixes_are_applied(monkeypatch: pytest.MonkeyPatch) -> None:
             seen.append(texts)
             return np.ones((len(texts), 2), dtype=np.float32)
 
-    monkeypatch.setattr(embedding, "load_model", lambda name, device: Model())
+    monkeypatch.setattr(sbert, "load_model", lambda name, device: Model())
     emb = SentenceTransformerEmbedder("intfloat/multilingual-e5-small")
     emb.embed_query("q")
     emb.embed_passages(["p"])

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from index.embedding import PrefixedEmbedder, Vectors, load_model
+from index.embedding import PrefixedEmbedder, Vectors
+from index.embedding.sbert import load_model
 from index.errors import EmbeddingModelError
 
 BACKEND = "onnx-int8"
