@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,18 +29,19 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import TanyaBotError
-from bot.pipeline.answer import Answer, Events, Turn
+from bot.pipeline.answer import Events
 from bot.pipeline.evidence import Evidence
 from bot.telegram import render as tr
 from bot.telegram.access import REFUSAL, SLOW_DOWN, Access
 from bot.telegram.admin import Admin
+from bot.telegram.commands import Commands
+from bot.telegram.conversations import Conversations
 from bot.telegram.stream import AnswerStream, with_retry
 from index.errors import TanyaIndexError
 from index.search import search
 
 log = logging.getLogger(__name__)
 
-_KEEP_ANSWERS = 500
 _MAX_QUESTION = 1000
 
 
@@ -72,11 +72,8 @@ class TanyaBot:
                              settings.telegram_rate_per_minute)
         self.queue: asyncio.Queue[Job] = asyncio.Queue(settings.telegram_queue_size)
         self.busy = False
-        self.histories: dict[int, list[Turn]] = defaultdict(list)
-        self.answers: OrderedDict[str, Answer] = OrderedDict()
-        self.last_answer: dict[int, str] = {}
+        self.conversations = Conversations(engine.answer_settings.history_turns)
         self._worker: asyncio.Task[None] | None = None
-        self._next_id = 0
 
     async def _gate(self, update: Update) -> bool:
         """True when the sender may use the bot; otherwise refuse politely (rate-limited)."""
@@ -170,7 +167,7 @@ class TanyaBot:
             loop.call_soon_threadsafe(stream.token, piece)
 
         events = Events(on_evidence=on_evidence, on_token=on_token)
-        history = list(self.histories[job.chat_id])
+        history = self.conversations.history(job.chat_id)
         try:
             answer = await asyncio.to_thread(self.engine.ask, job.question, history, events)
         except (TanyaBotError, TanyaIndexError) as exc:
@@ -178,29 +175,18 @@ class TanyaBot:
             await stream.finish_text("Sorry, I cannot answer right now: the model or the index "
                                      "is unavailable.")
             return
-        turns = self.histories[job.chat_id]
-        turns.append(Turn(answer.standalone_question, answer.text))
-        del turns[: -self.engine.answer_settings.history_turns]
-        key = self._remember(job.chat_id, answer)
+        key = self.conversations.add(job.chat_id, answer)
         buttons = InlineKeyboardMarkup([[
             InlineKeyboardButton("Sources", callback_data=f"src:{key}"),
             InlineKeyboardButton("More", callback_data=f"more:{key}")]])
         await stream.finish(answer, buttons if answer.evidence else None)
 
-    def _remember(self, chat_id: int, answer: Answer) -> str:
-        self._next_id += 1
-        key = f"{self._next_id:x}"
-        self.answers[key] = answer
-        while len(self.answers) > _KEEP_ANSWERS:
-            self.answers.popitem(last=False)
-        self.last_answer[chat_id] = key
-        return key
-
     async def _say(self, chat_id: int, text: str, reply_to: int | None = None) -> None:
         await with_retry(lambda: self.app.bot.send_message(chat_id, text,
                                                            reply_to_message_id=reply_to))
 
-    async def _send_blocks(self, chat_id: int, blocks: Sequence[str]) -> None:
+    async def send_blocks(self, chat_id: int, blocks: Sequence[str]) -> None:
+        """Send formatted blocks, packed into as few messages as Telegram allows."""
         for part in tr.pack(blocks):
             await self._send_html(chat_id, part)
 
@@ -215,74 +201,22 @@ class TanyaBot:
         if query is None or not await self._gate(update):
             return
         kind, _, key = (query.data or "").partition(":")
-        answer = self.answers.get(key)
+        answer = self.conversations.answer(key)
         if kind not in ("src", "more") or answer is None or query.message is None:
             await query.answer("This button has expired; ask again.")
             return
         await query.answer()
         chat_id = query.message.chat.id
         if kind == "src":
-            await self._send_blocks(chat_id, tr.sources_blocks(answer))
+            await self.send_blocks(chat_id, tr.sources_blocks(answer))
             return
         shown = {e.hit.chunk_id for e in answer.evidence}
         store = self.engine.store()
         hits = await asyncio.to_thread(search, store, self.engine.embedder,
                                        answer.standalone_question, 8 + len(shown),
                                        self.engine.answer_settings.search)
-        await self._send_blocks(chat_id, tr.hits_blocks(
+        await self.send_blocks(chat_id, tr.hits_blocks(
             [h for h in hits if h.chunk_id not in shown][:5]))
-
-    # ---- commands --------------------------------------------------------------------------
-    async def cmd_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Greeting with how to ask."""
-        if not await self._gate(update) or update.effective_message is None:
-            return
-        await update.effective_message.reply_text(
-            "Hi! Ask me anything about the articles in my index, in any language. I answer "
-            "with quoted, checked sources. /help shows examples, /new starts a new topic.")
-
-    async def cmd_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Commands and example questions drawn from the index."""
-        if not await self._gate(update) or update.effective_message is None:
-            return
-        stored = sorted(self.engine.store().articles(),
-                        key=lambda s: s.article.published or "", reverse=True)[:3]
-        examples = "\n".join(f"• What does “{tr.esc(s.article.title)}” report?"
-                             for s in stored if s.article.title)
-        text = ("<b>Ask a question</b> in any language; in groups, mention me or reply to me.\n"
-                f"{examples}\n\n/new — start a new topic\n/sources — sources of my last answer\n"
-                "/status — what is in the index")
-        if update.effective_user is not None and self.access.is_admin(update.effective_user.id):
-            text += "\n/add URL — add an article (or send me a file)\n/sync — sync the folders"
-        await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
-
-    async def cmd_new(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Forget the conversation in this chat."""
-        if not await self._gate(update) or update.effective_message is None:
-            return
-        self.histories.pop(update.effective_message.chat_id, None)
-        await update.effective_message.reply_text("Starting a new topic.")
-
-    async def cmd_sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """The passages behind the last answer in this chat."""
-        if not await self._gate(update) or update.effective_message is None:
-            return
-        chat_id = update.effective_message.chat_id
-        answer = self.answers.get(self.last_answer.get(chat_id, ""))
-        if answer is None:
-            await update.effective_message.reply_text("No answer yet in this chat.")
-            return
-        await self._send_blocks(chat_id, tr.sources_blocks(answer))
-
-    async def cmd_status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Articles, chunks, model and last sync."""
-        if not await self._gate(update) or update.effective_message is None:
-            return
-        m = self.engine.store().meta
-        await update.effective_message.reply_text(
-            f"Articles: {m.articles}\nChunks: {m.chunks}\nModel: {self.engine.generator.name}\n"
-            f"Embeddings: {m.embed_model}\nLast sync: {m.last_sync or 'never'}\n"
-            f"Waiting questions: {self.queue.qsize()}")
 
     # ---- wiring ------------------------------------------------------------------------------
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -321,9 +255,11 @@ class TanyaBot:
             .post_shutdown(self.post_shutdown).build()
         self.app = app
         admin = Admin(self.engine, self.settings, self.access, self._gate)
-        for name, handler in (("start", self.cmd_start), ("help", self.cmd_help),
-                              ("new", self.cmd_new), ("sources", self.cmd_sources),
-                              ("status", self.cmd_status), ("add", admin.cmd_add),
+        cmds = Commands(self.engine, self.access, self.conversations, self._gate,
+                        self.send_blocks, self.queue.qsize)
+        for name, handler in (("start", cmds.cmd_start), ("help", cmds.cmd_help),
+                              ("new", cmds.cmd_new), ("sources", cmds.cmd_sources),
+                              ("status", cmds.cmd_status), ("add", admin.cmd_add),
                               ("sync", admin.cmd_sync)):
             app.add_handler(CommandHandler(name, handler))
         app.add_handler(CallbackQueryHandler(self.on_button))
