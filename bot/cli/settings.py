@@ -69,7 +69,10 @@ def reference_markdown() -> str:
     return "\n".join(lines)
 
 
-def update_readme(readme: Path) -> bool:
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def update_readme(readme: Path = README) -> bool:
     """Rewrite the generated block of README.md; True when it changed."""
     text = readme.read_text(encoding="utf-8")
     head, _, rest = text.partition(BEGIN)
@@ -81,5 +84,5 @@ def update_readme(readme: Path) -> bool:
 
 
 if __name__ == "__main__":
-    changed = update_readme(Path(__file__).resolve().parent.parent / "README.md")
+    changed = update_readme()
     print("README.md updated" if changed else "README.md already up to date")
