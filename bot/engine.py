@@ -21,6 +21,7 @@ from bot.pipeline import prompts as prompt_files
 from bot.pipeline.answer import Answer, AnswerSettings, Events, Turn, answer
 from bot.pipeline.llm import Generator, Messages
 from index.embedding import Embedder
+from index.filters import Filters
 from index.store import IndexStore
 
 # Niceness of the model-loading thread (Linux keeps a nice value per thread).
@@ -113,11 +114,13 @@ class Engine:
                 self._previous, self._store = self._store, runtime.open_index(self.settings)
             return self._store
 
-    def ask(self, question: str, history: list[Turn], events: Events | None = None) -> Answer:
-        """Answer a question in the context of earlier turns."""
+    def ask(self, question: str, history: list[Turn], events: Events | None = None,
+            filters: Filters | None = None) -> Answer:
+        """Answer a question in the context of earlier turns, from the filtered articles."""
         return answer(question, store=self.store(), embedder=self.embedder,
                       generator=self.generator, prompts=self.prompts,
-                      settings=self.answer_settings, history=history, events=events)
+                      settings=self.answer_settings, history=history, events=events,
+                      filters=filters)
 
     def close(self) -> None:
         """Release the index."""
@@ -137,9 +140,10 @@ class Session:
         """An engine with a fresh conversation."""
         return cls(Engine.open(settings, model, passages, notify))
 
-    def ask(self, question: str, events: Events | None = None) -> Answer:
+    def ask(self, question: str, events: Events | None = None,
+            filters: Filters | None = None) -> Answer:
         """Answer and remember the turn."""
-        result = self.engine.ask(question, self.history, events)
+        result = self.engine.ask(question, self.history, events, filters)
         self.history.append(Turn(result.standalone_question, result.text))
         del self.history[: -self.engine.answer_settings.history_turns]
         return result

@@ -53,3 +53,10 @@ class EmbeddingModelError(TanyaIndexError):
 
     def __init__(self, name: str, reason: str) -> None:
         super().__init__(f"cannot load embedding model {name!r}: {reason}")
+
+
+class FilterError(TanyaIndexError):
+    """A search filter that cannot be understood."""
+
+    def __init__(self, value: str, reason: str) -> None:
+        super().__init__(f"bad filter {value!r}: {reason}")

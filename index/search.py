@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from index.embedding import Embedder
+from index.filters import Filters
 from index.records import Hit
 from index.store import IndexStore
 
@@ -60,14 +61,18 @@ def fuse(dense: Scored, bm25: Scored, k: int, settings: SearchSettings) -> list[
 
 
 def search(store: IndexStore, embedder: Embedder, query: str, k: int = 5,
-           settings: SearchSettings | None = None) -> list[Hit]:
-    """The k best chunks for a query, with their article metadata."""
+           settings: SearchSettings | None = None, filters: Filters | None = None) -> list[Hit]:
+    """The k best chunks for a query, with their article metadata, among those that pass the
+    filters (applied to both candidate lists before ranking)."""
     settings = settings or SearchSettings()
     if not query.strip() or k <= 0:
         return []
     n = max(settings.candidates, k)
-    dense = store.dense_search(embedder.embed_query(query), n)
-    bm25 = store.bm25_search(query, n)
+    allowed = store.allowed_chunks(filters) if filters else None
+    if allowed is not None and not allowed:
+        return []
+    dense = store.dense_search(embedder.embed_query(query), n, allowed)
+    bm25 = store.bm25_search(query, n, filters)
     fused = fuse(dense, bm25, k, settings)
     rows = store.chunk_rows([f.chunk_id for f in fused])
     return [replace(rows[f.chunk_id], score=round(f.score, 4), dense_rank=f.dense_rank,

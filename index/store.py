@@ -22,6 +22,7 @@ from index.errors import (
     IndexMismatchError,
     IndexNotFoundError,
 )
+from index.filters import Filters
 from index.records import Article, Hit
 
 FORMAT_VERSION = 1
@@ -116,19 +117,31 @@ class IndexStore:
         """True when a newer generation has been published since this one was opened."""
         return generations.current_generation(self.index_dir) != self.generation
 
-    def dense_search(self, query: Vectors, k: int) -> list[tuple[int, float]]:
-        """(chunk id, cosine) of the k nearest chunks."""
-        return vectors.search(self._vectors, query, k)
+    def allowed_chunks(self, filters: Filters) -> list[int]:
+        """Ids of the chunks whose article passes the filters."""
+        where, params = filters.where()
+        sql = f"SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE {where}"
+        return [int(r[0]) for r in self._db.execute(sql, params)]
 
-    def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]:
+    def dense_search(self, query: Vectors, k: int,
+                     allowed: Sequence[int] | None = None) -> list[tuple[int, float]]:
+        """(chunk id, cosine) of the k nearest chunks (among the allowed ones, if given)."""
+        return vectors.search(self._vectors, query, k, allowed)
+
+    def bm25_search(self, query: str, k: int,
+                    filters: Filters | None = None) -> list[tuple[int, float]]:
         """(chunk id, BM25 score, higher is better) of the k best keyword matches."""
         match = fts_query(query)
         if not match:
             return []
+        where, params = filters.where() if filters else ("1", [])
+        restrict = "" if where == "1" else (
+            " AND rowid IN (SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id "
+            f"WHERE {where})")
         rows = self._db.execute(
             "SELECT rowid, bm25(chunks_fts, 0.5, 1.0) AS s FROM chunks_fts "
-            "WHERE chunks_fts MATCH ? ORDER BY s LIMIT ?",
-            (match, k),
+            f"WHERE chunks_fts MATCH ?{restrict} ORDER BY s LIMIT ?",
+            (match, *params, k),
         ).fetchall()
         return [(int(r[0]), -float(r[1])) for r in rows]
 

@@ -800,3 +800,18 @@ def test_a_stranger_flooding_500_messages_does_not_starve_an_allowed_user(h: Har
     assert all(MUSK_Q in m[1]["content"] or "Musk" in m[1]["content"]
                for m in h.model.prompts if len(m) > 1)
     assert not any("spam" in str(m) for m in h.model.prompts), "no model call for the stranger"
+
+
+def test_filters_typed_before_the_question_narrow_the_articles(h: Harness) -> None:
+    async def scenario() -> None:
+        bad = await h.reply_to(USER, "since:yesterday What happened?", contains="bad filter")
+        assert "since:2023-04" in bad["plain"]
+        _, kabar = await h.ask(USER, f'outlet:"kabar" {MUSK_Q}')
+        assert MUSK_A in kabar["plain"] and "Searched the articles outlet kabar." in kabar["plain"]
+        early = await h.reply_to(USER, f"until:2023-03 {MUSK_Q}", contains="until 2023-03-31")
+        assert MUSK_A not in early["plain"]
+
+    h.run(scenario)
+    prompts = [p[-1]["content"] for p in h.model.prompts]
+    assert len(prompts) >= 1 and "Musk and OpenAI" in prompts[0]
+    assert all("Musk and OpenAI" not in p for p in prompts[1:])

@@ -14,6 +14,7 @@ from bot.cli.common import JsonOpt, guard, note
 from bot.cli.indexing import index_app
 from bot.cli.models import models_app
 from bot.config import Settings
+from index.filters import Filters, build
 
 app = typer.Typer(help="tanya: ask questions about your own articles, with cited sources.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -24,12 +25,23 @@ ModelOpt = Annotated[str | None,
                      typer.Option("--model", help="Preset, .gguf path or hf:REPO/FILE.")]
 PassagesOpt = Annotated[int | None, typer.Option("-k", min=1, max=10,
                                                  help="Passages quoted to the model.")]
+SinceOpt = Annotated[str | None, typer.Option(
+    "--since", help="Only articles published on or after this day (YYYY, YYYY-MM or YYYY-MM-DD).")]
+UntilOpt = Annotated[str | None, typer.Option(
+    "--until", help="Only articles published on or before this day (a year or month: its end).")]
+OutletOpt = Annotated[list[str] | None, typer.Option(
+    "--outlet", help="Only articles from this outlet (any case; repeat for several).")]
+
+
+def _filters(since: str | None, until: str | None, outlets: list[str] | None) -> Filters:
+    return build(since, until, outlets or ())
 
 
 @app.command("search")
 def search_cmd(
     query: Annotated[str, typer.Argument(help="What to look for.")],
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many passages.")] = 5,
+    since: SinceOpt = None, until: UntilOpt = None, outlet: OutletOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show the best matching passages (hybrid dense + BM25), no language model."""
@@ -38,16 +50,18 @@ def search_cmd(
     settings = Settings()
 
     def run() -> None:
+        filters = _filters(since, until, outlet)
         store = runtime.open_index(settings)
         try:
-            hits = search(store, runtime.embedder(settings), query, k, settings.search())
+            hits = search(store, runtime.embedder(settings), query, k, settings.search(),
+                          filters)
         finally:
             store.close()
         if as_json:
-            typer.echo(render.to_json({"query": query, "hits": [render.hit_dict(h)
-                                                                 for h in hits]}))
+            typer.echo(render.to_json({"query": query, "filters": render.filters_dict(filters),
+                                       "hits": [render.hit_dict(h) for h in hits]}))
         else:
-            typer.echo(render.hits_text(query, hits))
+            typer.echo(render.hits_text(query, hits, filters=filters))
 
     guard(run)
 
@@ -55,26 +69,33 @@ def search_cmd(
 @app.command("ask")
 def ask_cmd(
     question: Annotated[str, typer.Argument(help="Your question, in any language.")],
-    model: ModelOpt = None, k: PassagesOpt = None, as_json: JsonOpt = False,
+    model: ModelOpt = None, k: PassagesOpt = None,
+    since: SinceOpt = None, until: UntilOpt = None, outlet: OutletOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Answer a question from the articles, citing the passages it used."""
     from bot.engine import Session
 
     settings = Settings()
+    filters = guard(lambda: _filters(since, until, outlet))
     session = guard(lambda: Session.open(settings, model, k, note))
     try:
         view = render.AskView(sys.stdout, sys.stderr, as_json=as_json)
-        guard(lambda: view.finish(session.ask(question, view.events())))
+        guard(lambda: view.finish(session.ask(question, view.events(), filters)))
     finally:
         session.close()
 
 
 @app.command("chat")
-def chat_cmd(model: ModelOpt = None, k: PassagesOpt = None) -> None:
-    """Ask several questions; follow-ups keep context. /new starts over, /quit or Ctrl-D ends."""
+def chat_cmd(model: ModelOpt = None, k: PassagesOpt = None, since: SinceOpt = None,
+             until: UntilOpt = None, outlet: OutletOpt = None) -> None:
+    """Ask several questions; follow-ups keep context. /new starts over, /quit or Ctrl-D ends.
+
+    The filters apply to every question of the chat."""
     from bot.engine import Session
 
     settings = Settings()
+    filters = guard(lambda: _filters(since, until, outlet))
     session = guard(lambda: Session.open(settings, model, k, note))
     typer.echo("Ask about your articles. /new starts a new topic, /quit ends.")
     try:
@@ -91,7 +112,8 @@ def chat_cmd(model: ModelOpt = None, k: PassagesOpt = None) -> None:
                 continue
             if line:
                 view = render.AskView(sys.stdout, sys.stderr, as_json=False)
-                guard(lambda: view.finish(session.ask(line, view.events())))  # noqa: B023
+                guard(lambda: view.finish(session.ask(line, view.events(),  # noqa: B023
+                                                      filters)))
     finally:
         session.close()
 

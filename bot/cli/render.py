@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from bot.pipeline.answer import Answer, Events
 from bot.pipeline.citations import Citation
 from bot.pipeline.evidence import Evidence
+from index.filters import Filters
 from index.records import Hit
 from index.sync import SyncReport
 
@@ -20,15 +21,24 @@ def to_json(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, default=str)
 
 
+def filters_dict(f: Filters) -> dict[str, Any]:
+    """Filters as JSON: ISO dates or null, the outlet names."""
+    return {"since": f.since.isoformat() if f.since else None,
+            "until": f.until.isoformat() if f.until else None, "outlets": list(f.outlets),
+            "from_question": f.soft}
+
+
 def hit_dict(hit: Hit) -> dict[str, Any]:
     """A hit as a JSON-ready dict."""
     return asdict(hit)
 
 
-def hits_text(query: str, hits: Sequence[Hit], width: int = 100) -> str:
+def hits_text(query: str, hits: Sequence[Hit], width: int = 100,
+              filters: Filters | None = None) -> str:
     """Numbered hits: title, outlet and date, link, then the passage."""
     if not hits:
-        return f"No passages match {query!r}."
+        among = f" among the articles {filters.describe()}" if filters else ""
+        return f"No passages match {query!r}{among}."
     lines: list[str] = []
     for n, h in enumerate(hits, start=1):
         where = ", ".join(x for x in (h.outlet, h.published) if x)
@@ -103,7 +113,8 @@ def answer_dict(a: Answer) -> dict[str, Any]:
             "citations": [asdict(c) for c in a.citations],
             "passages": [evidence_dict(e) for e in a.evidence],
             "checks": [asdict(v) for v in a.verdicts], "draft": a.draft, "model": a.model,
-            "timings": {k: round(v, 3) for k, v in a.timings.items()}}
+            "timings": {k: round(v, 3) for k, v in a.timings.items()},
+            "filters": filters_dict(a.filters)}
 
 
 def answer_text(a: Answer, width: int = 100) -> str:
@@ -115,6 +126,8 @@ def answer_text(a: Answer, width: int = 100) -> str:
             lines.append(citation_line(c))
             lines += textwrap.wrap(f"“{c.quote}”", width, initial_indent="    ",
                                    subsequent_indent="    ")
+    if a.filters:
+        lines += ["", f"(searched the articles {a.filters.describe()})"]
     return "\n".join(lines)
 
 

@@ -18,6 +18,7 @@ from bot.pipeline.evidence import Evidence, EvidenceSettings, pick
 from bot.pipeline.llm import Generator, Messages
 from bot.pipeline.prompts import Prompts
 from index.embedding import Embedder
+from index.filters import Filters
 from index.records import Hit
 from index.search import SearchSettings, search
 from index.store import IndexStore
@@ -66,6 +67,7 @@ class Answer:
     draft: str
     model: str
     timings: dict[str, float]
+    filters: Filters = field(default_factory=Filters)
 
 
 @dataclass
@@ -113,17 +115,20 @@ def _one_line(generator: Generator, prompt: str, max_tokens: int, question: str)
     return text if 3 <= len(text) <= max(300, 3 * len(question)) else ""
 
 
-def retrieve(store: IndexStore, embedder: Embedder, question: str,
-             settings: AnswerSettings) -> tuple[list[Hit], list[Evidence]]:
+def retrieve(store: IndexStore, embedder: Embedder, question: str, settings: AnswerSettings,
+             filters: Filters | None = None) -> tuple[list[Hit], list[Evidence]]:
     """Hits and the relevant, trimmed evidence for a question (fast: no language model)."""
-    hits = search(store, embedder, question, settings.retrieve_k, settings.search)
+    hits = search(store, embedder, question, settings.retrieve_k, settings.search, filters)
     return hits, pick(question, hits, embedder, settings.evidence)
 
 
 def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: Generator,
            prompts: Prompts, settings: AnswerSettings | None = None,
-           history: Sequence[Turn] = (), events: Events | None = None) -> Answer:
-    """Answer one question from the index, with verified citations."""
+           history: Sequence[Turn] = (), events: Events | None = None,
+           filters: Filters | None = None) -> Answer:
+    """Answer one question from the index (the articles that pass the filters), with verified
+    citations."""
+    filters = filters or Filters()
     settings = settings or AnswerSettings()
     events = events or Events()
     t0 = time.perf_counter()
@@ -131,14 +136,14 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
     asked = standalone(question, history, generator, prompts, settings.history_turns)
     timings["rewrite_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    _, evidence = retrieve(store, embedder, asked, settings)
+    _, evidence = retrieve(store, embedder, asked, settings, filters)
     timings["retrieval_s"] = time.perf_counter() - t1
     if events.on_evidence:
         events.on_evidence(evidence)
     if not evidence:
         timings["total_s"] = time.perf_counter() - t0
         return Answer(question, asked, REFUSAL, "not_found", (), (), (), "", generator.name,
-                      timings)
+                      timings, filters)
     draft = _generate(messages_for(asked, evidence, prompts), generator, settings, events,
                       timings)
     checked = citations.check(draft, evidence, embedder, settings.min_similarity, asked)
@@ -152,7 +157,7 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
         text, status, cites = _fallback(asked, evidence, settings)
     timings["total_s"] = time.perf_counter() - t0
     return Answer(question, asked, text, status, cites, tuple(evidence), checked.verdicts,
-                  draft, generator.name, timings)
+                  draft, generator.name, timings, filters)
 
 
 def _generate(messages: Messages, generator: Generator, settings: AnswerSettings,

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
@@ -31,13 +31,15 @@ from bot.engine import Engine
 from bot.errors import TanyaBotError
 from bot.pipeline.answer import Events
 from bot.pipeline.evidence import Evidence
+from bot.telegram import prefix
 from bot.telegram import render as tr
 from bot.telegram.access import REFUSAL, SLOW_DOWN, Access
 from bot.telegram.admin import Admin
 from bot.telegram.commands import Commands
 from bot.telegram.conversations import Conversations
 from bot.telegram.stream import AnswerStream, with_retry
-from index.errors import TanyaIndexError
+from index.errors import FilterError, TanyaIndexError
+from index.filters import Filters
 from index.search import search
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ class Job:
     question: str
     private: bool
     reply_to: int | None
+    filters: Filters = field(default_factory=Filters)
 
 
 class TanyaBot:
@@ -106,7 +109,12 @@ class TanyaBot:
             question = re.sub(rf"@{re.escape(me)}\b", "", question, flags=re.I).strip()
         if not await self._gate(update):
             return
-        question = " ".join(question.split())
+        try:
+            filters, question = prefix.split(" ".join(question.split()))
+        except FilterError as exc:
+            await msg.reply_text(f"{exc} (filters look like since:2023-04 until:2023-12 "
+                                 'outlet:"Tech Review"; /help has more)')
+            return
         if not question:
             await msg.reply_text("Ask me a question about the articles.")
             return
@@ -119,7 +127,7 @@ class TanyaBot:
             await msg.reply_text(SLOW_DOWN)
             return
         await self.enqueue(Job(msg.chat_id, update.effective_user.id, question, private,
-                               None if private else msg.message_id), msg)
+                               None if private else msg.message_id, filters), msg)
 
     async def enqueue(self, job: Job, msg: Message) -> None:
         """Queue a question and tell the asker their place when they have to wait."""
@@ -169,7 +177,8 @@ class TanyaBot:
         events = Events(on_evidence=on_evidence, on_token=on_token)
         history = self.conversations.history(job.chat_id)
         try:
-            answer = await asyncio.to_thread(self.engine.ask, job.question, history, events)
+            answer = await asyncio.to_thread(self.engine.ask, job.question, history, events,
+                                             job.filters)
         except (TanyaBotError, TanyaIndexError) as exc:
             log.error("cannot answer in chat %s: %s", job.chat_id, exc)
             await stream.finish_text("Sorry, I cannot answer right now: the model or the index "

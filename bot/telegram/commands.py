@@ -41,7 +41,10 @@ class Commands:
         examples = "\n".join(f"• What does “{tr.esc(s.article.title)}” report?"
                              for s in stored if s.article.title)
         text = ("<b>Ask a question</b> in any language; in groups, mention me or reply to me.\n"
-                f"{examples}\n\n/new — start a new topic\n/sources — sources of my last answer\n"
+                f"{examples}\n\n<b>Only some articles</b>: start with since:, until: or outlet:, "
+                "e.g. <code>since:2023-04 outlet:\"Tech Review\" How many GPUs?</code> "
+                "(dates as YYYY, YYYY-MM or YYYY-MM-DD; outlet may repeat)\n\n"
+                "/new — start a new topic\n/sources — sources of my last answer\n"
                 "/status — what is in the index")
         if update.effective_user is not None and self.access.is_admin(update.effective_user.id):
             text += "\n/add URL — add an article (or send me a file)\n/sync — sync the folders"

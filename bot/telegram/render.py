@@ -56,6 +56,8 @@ def answer_blocks(answer: Answer) -> list[str]:
             lines.append(f"[{c.n}] {_link(c.title or c.article_id, c.url)}"
                          f"{_meta(c.outlet, c.published)}")
         blocks.append("\n".join(lines))
+    if answer.filters:
+        blocks.append(f"<i>Searched the articles {esc(answer.filters.describe())}.</i>")
     return blocks
 
 
