@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Literal
 
-from bot.pipeline import citations, lexical
+from bot.pipeline import citations, lexical, when
 from bot.pipeline.citations import Citation, Verdict
 from bot.pipeline.evidence import Evidence, EvidenceSettings, pick
 from bot.pipeline.llm import Generator, Messages
@@ -125,10 +126,9 @@ def retrieve(store: IndexStore, embedder: Embedder, question: str, settings: Ans
 def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: Generator,
            prompts: Prompts, settings: AnswerSettings | None = None,
            history: Sequence[Turn] = (), events: Events | None = None,
-           filters: Filters | None = None) -> Answer:
+           filters: Filters | None = None, today: date | None = None) -> Answer:
     """Answer one question from the index (the articles that pass the filters), with verified
-    citations."""
-    filters = filters or Filters()
+    citations. A time in the question narrows the dated articles (see bot.pipeline.when)."""
     settings = settings or AnswerSettings()
     events = events or Events()
     t0 = time.perf_counter()
@@ -136,7 +136,12 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
     asked = standalone(question, history, generator, prompts, settings.history_turns)
     timings["rewrite_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
+    intent = when.read(asked, today or date.today())
+    filters = intent.narrow(filters or Filters())
     _, evidence = retrieve(store, embedder, asked, settings, filters)
+    if intent.latest:
+        order = when.newest_first([e.hit.published for e in evidence])
+        evidence = [replace(evidence[i], n=n) for n, i in enumerate(order, start=1)]
     timings["retrieval_s"] = time.perf_counter() - t1
     if events.on_evidence:
         events.on_evidence(evidence)
@@ -155,6 +160,8 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
         text, status, cites = REFUSAL, "refused", ()
     elif not checked.text:
         text, status, cites = _fallback(asked, evidence, settings)
+    elif intent.present:
+        text = _as_of(text, cites)
     timings["total_s"] = time.perf_counter() - t0
     return Answer(question, asked, text, status, cites, tuple(evidence), checked.verdicts,
                   draft, generator.name, timings, filters)
@@ -191,6 +198,13 @@ def is_refusal(draft: str) -> bool:
         return True
     claims = [c for c, _ in citations.split_claims(draft)]
     return bool(claims) and all(_NOT_ANSWERED.search(c) for c in claims)
+
+
+def _as_of(text: str, cites: Sequence[Citation]) -> str:
+    """A present-tense answer drawn from one dated report says the report's date."""
+    if len({c.article_id for c in cites}) != 1 or not cites[0].published:
+        return text
+    return f"{text} (as of {when.as_of(cites[0].published)})"
 
 
 def _fallback(question: str, evidence: Sequence[Evidence],
