@@ -87,12 +87,10 @@ def test_a_relative_period_uses_today_not_the_article(store: IndexStore) -> None
 
 
 def test_a_present_question_answered_from_one_report_says_as_of(store: IndexStore) -> None:
-    a = ask(store, "How many GPUs does Twitter own now for its AI project?", "")
-    n = next(e.n for e in a.evidence if e.hit.article_id == "gpu-order-tech-review")
-    a = ask(store, "How many GPUs does Twitter own now for its AI project?",
-            f"Twitter owns about 20,000 GPUs [{n}].")
+    a = ask(store, "How many tonnes of rice per hectare do farmers in Sukamulya harvest now?",
+            "Farmers harvest 6.2 tonnes of rice per hectare [1].")
     assert a.status == "answered", a.verdicts
-    assert a.text.endswith("(as of 2 May 2023)")
-    past = ask(store, "How many GPUs did Twitter own in May 2023 for its AI project?",
-               "Twitter owned about 20,000 GPUs [1].")
+    assert a.text == "Farmers harvest 6.2 tonnes of rice per hectare [1]. (as of 1 March 2023)"
+    past = ask(store, "How many tonnes of rice per hectare did farmers in Sukamulya harvest?",
+               "Farmers harvested 6.2 tonnes of rice per hectare [1].")
     assert "as of" not in past.text

@@ -92,9 +92,13 @@ def status_text(status: dict[str, Any]) -> str:
 
 
 def citation_line(c: Citation) -> str:
-    """'[1] Title — outlet, date, url'."""
+    """'[1] Title — outlet, date, url', then one 'also:' line per republished copy."""
     meta = ", ".join(x for x in (c.outlet, c.published, c.url) if x)
-    return f"[{c.n}] {c.title or c.article_id}" + (f" — {meta}" if meta else "")
+    line = f"[{c.n}] {c.title or c.article_id}" + (f" — {meta}" if meta else "")
+    for h in c.also:  # the same passage republished elsewhere
+        where = ", ".join(x for x in (h.outlet, h.published, h.url) if x)
+        line += f"\n    also: {h.title or h.article_id}" + (f" — {where}" if where else "")
+    return line
 
 
 def evidence_dict(e: Evidence) -> dict[str, Any]:

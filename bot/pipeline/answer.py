@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Literal
 
-from bot.pipeline import citations, lexical, when
+from bot.pipeline import citations, disagree, lexical, when
 from bot.pipeline.citations import Citation, Verdict
 from bot.pipeline.evidence import Evidence, EvidenceSettings, pick
 from bot.pipeline.llm import Generator, Messages
@@ -160,8 +160,8 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
         text, status, cites = REFUSAL, "refused", ()
     elif not checked.text:
         text, status, cites = _fallback(asked, evidence, settings)
-    elif intent.present:
-        text = _as_of(text, cites)
+    if status in ("answered", "fallback"):
+        text, status, cites = _dated(asked, intent, evidence, text, status, cites)
     timings["total_s"] = time.perf_counter() - t0
     return Answer(question, asked, text, status, cites, tuple(evidence), checked.verdicts,
                   draft, generator.name, timings, filters)
@@ -200,6 +200,23 @@ def is_refusal(draft: str) -> bool:
     return bool(claims) and all(_NOT_ANSWERED.search(c) for c in claims)
 
 
+def _dated(question: str, intent: when.TimeIntent, evidence: Sequence[Evidence], text: str,
+           status: Status, cites: tuple[Citation, ...]
+           ) -> tuple[str, Status, tuple[Citation, ...]]:
+    """Dated reports: disagreeing values are all given, agreeing sources all cited, and a
+    question about the present answered from one report says its date."""
+    found = disagree.values(question, evidence)
+    if len({v.number for v in found}) > 1:
+        return (disagree.phrase(question, found), "answered",
+                tuple(disagree.citation(v) for v in found))
+    if found:
+        cited = {c.n for c in cites}
+        return text, status, cites + tuple(disagree.citation(v) for v in found
+                                           if v.evidence.n not in cited)
+    return (_as_of(text, cites) if intent.present and status == "answered" else text,
+            status, cites)
+
+
 def _as_of(text: str, cites: Sequence[Citation]) -> str:
     """A present-tense answer drawn from one dated report says the report's date."""
     if len({c.article_id for c in cites}) != 1 or not cites[0].published:
@@ -217,7 +234,7 @@ def _fallback(question: str, evidence: Sequence[Evidence],
     if not strong:
         return REFUSAL, "refused", ()
     cites = tuple(Citation(e.n, e.hit.article_id, e.hit.title, e.hit.url, e.hit.published,
-                           e.hit.outlet, e.best.text, e.best.start, e.best.end)
+                           e.hit.outlet, e.best.text, e.best.start, e.best.end, e.also)
                   for e in strong[:2])
     quotes = " ".join(f"“{c.quote}” [{c.n}]" for c in cites)
     return f"{FALLBACK_LEAD} {quotes}", "fallback", cites

@@ -19,6 +19,7 @@ import numpy as np
 from bot.pipeline import lexical
 from bot.pipeline.evidence import Evidence
 from index.embedding import Embedder
+from index.records import Hit
 
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 # A claim with no number or name has nothing exact to match: it must be this much more similar.
@@ -42,6 +43,7 @@ class Citation:
     quote: str
     start: int
     end: int
+    also: tuple[Hit, ...] = ()  # the same passage republished in other articles
 
 
 @dataclass(frozen=True)
@@ -226,4 +228,4 @@ def _citation(ev: Evidence, claims: list[str], embedder: Embedder) -> Citation:
         best = sents[int(np.argmax(scores))]
     h = ev.hit
     return Citation(ev.n, h.article_id, h.title, h.url, h.published, h.outlet, best.text,
-                    best.start, best.end)
+                    best.start, best.end, ev.also)

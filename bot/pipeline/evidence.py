@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.pipeline import lexical
+from bot.pipeline import copies, lexical
 from index.embedding import Embedder
 from index.records import Hit
 
@@ -37,6 +37,7 @@ class Evidence:
     best: Sentence
     similarity: float
     coverage: float
+    also: tuple[Hit, ...] = ()  # near-copies of this passage in other articles
 
     @property
     def text(self) -> str:
@@ -72,8 +73,11 @@ def pick(question: str, hits: Sequence[Hit], embedder: Embedder,
     settings = settings or EvidenceSettings()
     # One spare hit beyond the passages wanted: on the English dev set, 4 candidates for 3
     # passages find the gold passage as often as 6 did (146 against 147 of 160), in two thirds
-    # of the time (every candidate's sentences are embedded).
-    candidates = [(hit, _split(hit)) for hit in hits[: settings.passages + 1]]
+    # of the time (every candidate's sentences are embedded). Copies of a passage in other
+    # articles share its slot, so they do not count.
+    grouped = copies.group(hits)[: settings.passages + 1]
+    candidates = [(hit, _split(hit)) for hit, _ in grouped]
+    also = {hit.chunk_id: dup for hit, dup in grouped}
     flat = [text for _, sents in candidates for _, _, text in sents]
     if not flat:
         return []
@@ -101,7 +105,8 @@ def pick(question: str, hits: Sequence[Hit], embedder: Embedder,
             continue
         chosen = _around(best, [s[0] for s in fresh], settings.words_per_passage)
         used.update((s.start, s.end) for s in chosen)
-        out.append(Evidence(len(out) + 1, hit, tuple(chosen), best, sim, cov))
+        out.append(Evidence(len(out) + 1, hit, tuple(chosen), best, sim, cov,
+                            also[hit.chunk_id]))
         if len(out) == settings.passages:
             break
     return out

@@ -55,6 +55,8 @@ def answer_blocks(answer: Answer) -> list[str]:
         for c in answer.citations:
             lines.append(f"[{c.n}] {_link(c.title or c.article_id, c.url)}"
                          f"{_meta(c.outlet, c.published)}")
+            lines += [f"    also {_link(h.title or h.article_id, h.url)}"
+                      f"{_meta(h.outlet, h.published)}" for h in c.also]
         blocks.append("\n".join(lines))
     if answer.filters:
         blocks.append(f"<i>Searched the articles {esc(answer.filters.describe())}.</i>")
