@@ -11,7 +11,7 @@ from bot.cli import render
 from bot.pipeline import copies, disagree
 from bot.pipeline.evidence import EvidenceSettings, pick
 from index.store import IndexStore
-from tests.conftest import run_sync
+from tests.conftest import run_sync, write_md
 from tests.fakes import HashingEmbedder
 from tests.test_when import DATED, ask
 
@@ -80,3 +80,19 @@ def test_the_cli_lists_every_outlet_of_a_copied_story(store: IndexStore) -> None
     text = render.answer_text(a)
     assert "[1] Rice harvest in Sukamulya beats last year's — Kabar Nusantara, 2023-03-01" in text
     assert "also: Sukamulya rice harvest beats last year's — Harian Timur, 2023-03-01" in text
+
+
+def test_reports_that_date_an_event_differently_are_both_given(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    write_md(folder, "a.md", "Bridge opening set", "The new Kali Mas bridge will open in 2024, "
+             "the city's public works office said.", outlet="Harian Kota", published="2023-01-10")
+    write_md(folder, "b.md", "Bridge opening delayed", "The new Kali Mas bridge will open in "
+             "2025 after a delay in steel deliveries, the office said.", outlet="Warta Jatim",
+             published="2023-09-02")
+    index_dir = tmp_path / "index"
+    run_sync(index_dir, [str(folder)], HashingEmbedder())
+    a = ask(IndexStore(index_dir), "When will the new Kali Mas bridge open?",
+            "The bridge will open in 2024 [1].")
+    n = {e.hit.article_id: e.n for e in a.evidence}
+    assert a.text == ("The sources disagree: 2025 according to Warta Jatim (2 September 2023) "
+                      f"[{n['b']}]; 2024 according to Harian Kota (10 January 2023) [{n['a']}].")

@@ -2,9 +2,11 @@
 
 For a "how many / how much" question, each dated passage's best sentence gives a value when it
 holds exactly one number (leaving out numbers the question itself contains), together with the
-word it counts ("10,000 GPUs", "10.000 unit GPU"). When passages from different articles count
-the same word with different values, the answer gives every value with its outlet and date,
-newest first; when they agree, the answer cites every agreeing source.
+word it counts ("10,000 GPUs", "10.000 unit GPU"). For a "when" question the value is the one
+year or date of the best sentence, compared by year (a day and its year are not a dispute).
+When passages from different articles give different values for the same thing, the answer
+gives every value with its outlet and date, newest first; when they agree, the answer cites
+every agreeing source.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from bot.pipeline import lexical, when
 from bot.pipeline.citations import Citation
 from bot.pipeline.evidence import Evidence
 
+_WHEN = re.compile(r"\b(?:\d{1,2}\s+[^\W\d_]+\s+)?((?:1[5-9]|20)\d\d)\b")
 _COUNTED = re.compile(
     r"(\d[\d.,]*\d|\d)\s*(ribu|juta|miliar|triliun|thousand|million|billion|trillion)?"
     r"\s+(?:unit\s+|units of\s+|buah\s+)?([^\W\d_]+)", re.IGNORECASE)
@@ -41,6 +44,10 @@ def value(question: str, e: Evidence) -> Value | None:
     """The value a dated passage gives for the question's quantity, if it gives exactly one."""
     if not e.hit.published:
         return None
+    if lexical.answer_kind(question) == "time":
+        asked_years = set(_WHEN.findall(question))
+        dates = [m for m in _WHEN.finditer(e.best.text) if m[1] not in asked_years]
+        return Value(dates[0][1], dates[0][0], "date", e) if len(dates) == 1 else None
     asked = lexical.numbers(question)
     found = [(m, lexical.numbers(m.group(0))) for m in _COUNTED.finditer(e.best.text)]
     found = [(m, n) for m, n in found if n and not n <= asked]
@@ -52,7 +59,7 @@ def value(question: str, e: Evidence) -> Value | None:
 
 def values(question: str, evidence: Sequence[Evidence]) -> list[Value]:
     """Every passage's value for the asked quantity, one per article, newest first."""
-    if lexical.answer_kind(question) != "number":
+    if lexical.answer_kind(question) not in ("number", "time"):
         return []
     found = [v for e in evidence if (v := value(question, e))]
     order = when.newest_first([v.evidence.hit.published for v in found])
