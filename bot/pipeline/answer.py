@@ -137,8 +137,14 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
     timings["rewrite_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     intent = when.read(asked, today or date.today())
-    filters = intent.narrow(filters or Filters())
+    mine = filters or Filters()
+    filters = intent.narrow(mine)
     _, evidence = retrieve(store, embedder, asked, settings, filters)
+    if not evidence and filters != mine:
+        # No article of that period: a later report may still tell of it ("in 2018" asked of
+        # a 2023 article), so the question's period gives way; the user's filters never do.
+        filters = mine
+        _, evidence = retrieve(store, embedder, asked, settings, filters)
     if intent.latest:
         order = when.newest_first([e.hit.published for e in evidence])
         evidence = [replace(evidence[i], n=n) for n, i in enumerate(order, start=1)]

@@ -2,7 +2,9 @@
 puts newer relevant articles first, and a question about the present says "as of" its date.
 
 Relative periods resolve against today, never against an article. Filters read from the
-question are soft: an undated article still passes, since it may be about that time.
+question are soft: an undated article still passes, since it may be about that time, and when
+no article of the period is relevant the pipeline searches them all (a 2023 report may tell
+what happened in 2018).
 """
 
 from __future__ import annotations
