@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     telegram_webhook_listen: str = Field("0.0.0.0", description="Webhook listen address.")
     telegram_webhook_port: int = Field(8443, description="Webhook listen port.")
     telegram_queue_size: int = Field(50, ge=1, description="Questions waiting for the model.")
+    telegram_conversation_hours: float = Field(168.0, gt=0, description=(
+        "How long a chat's turns and the answers behind its Sources / More buttons are kept "
+        "(in conversations.db under TANYA_HOME; they survive a restart)."))
     telegram_rate_per_minute: int = Field(6, ge=1, description="Questions per user per minute.")
     telegram_stream_interval_s: float = Field(1.0, gt=0, description=(
         "Least time between two updates of a streamed answer, seconds."))
@@ -135,6 +138,11 @@ class Settings(BaseSettings):
     def index_dir(self) -> Path:
         """Where the index lives."""
         return self.home / "index"
+
+    @property
+    def conversations_db(self) -> Path:
+        """Where the Telegram bot keeps its conversations."""
+        return self.home / "conversations.db"
 
     def chunking(self) -> ChunkSettings:
         """Chunking settings for the index."""

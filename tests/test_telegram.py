@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import TanyaBotError
 from bot.pipeline.answer import REFUSAL as NOT_FOUND
+from bot.pipeline.answer import Answer
 from bot.pipeline.llm import Generator, Messages
 from bot.telegram.access import REFUSAL
 from bot.telegram.app import TanyaBot, file_url
@@ -341,6 +342,42 @@ def test_follow_up_uses_the_conversation_and_new_forgets_it(h: Harness) -> None:
 
     h.run(scenario)
     assert_valid_html(h.tg)
+
+
+def test_a_restarted_bot_keeps_the_conversation_and_the_buttons(h: Harness) -> None:
+    first: dict[str, JSON] = {}
+
+    async def before_restart() -> None:
+        _, first["final"] = await h.ask(USER, MUSK_Q)
+
+    h.run(before_restart)
+    h.tanya = None  # a new process: new bot, new engine, the same TANYA_HOME
+
+    async def after_restart() -> None:
+        _, second = await h.ask(USER, "Who refused him?")
+        assert h.model.questions()[-1] == "Who refused Musk?"
+        assert "Altman and the other founders refused [1]." in second["plain"]
+        before = len(h.tg.sent(USER))
+        h.tg.callback(USER, first["final"]["message_id"], buttons(first["final"])["Sources"])
+        await h.wait(lambda t: len(t.sent(USER)) > before)
+        assert "[1] Musk and OpenAI — Kabar, 2023-04-12 (cited)" in h.tg.sent(USER)[before]["plain"]
+
+    h.run(after_restart)
+    assert h.settings.conversations_db.is_file()
+
+
+def test_conversations_expire(tmp_path: Path) -> None:
+    from bot.telegram.conversations import Conversations
+
+    old = Conversations(tmp_path / "c.db", history_turns=3, keep_hours=1e-9)
+    answer = Answer("q?", "q?", "a.", "answered", (), (), (), "a.", "m", {})
+    key = old.add(7, answer)
+    assert old.answer(key) is None and old.history(7) == [] and old.last(7) is None
+    kept = Conversations(tmp_path / "c.db", history_turns=3, keep_hours=1.0)
+    key = kept.add(7, answer)
+    assert kept.answer(key) is not None and [t.question for t in kept.history(7)] == ["q?"] * 2
+    kept.forget(7)
+    assert kept.history(7) == [] and kept.last(7) is not None
 
 
 # ---- 3. groups -----------------------------------------------------------------------------

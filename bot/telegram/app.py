@@ -75,7 +75,9 @@ class TanyaBot:
                              settings.telegram_rate_per_minute)
         self.queue: asyncio.Queue[Job] = asyncio.Queue(settings.telegram_queue_size)
         self.busy = False
-        self.conversations = Conversations(engine.answer_settings.history_turns)
+        self.conversations = Conversations(settings.conversations_db,
+                                           engine.answer_settings.history_turns,
+                                           settings.telegram_conversation_hours)
         self._worker: asyncio.Task[None] | None = None
 
     async def _gate(self, update: Update) -> bool:
@@ -210,20 +212,19 @@ class TanyaBot:
         if query is None or not await self._gate(update):
             return
         kind, _, key = (query.data or "").partition(":")
-        answer = self.conversations.answer(key)
-        if kind not in ("src", "more") or answer is None or query.message is None:
+        kept = self.conversations.answer(key)
+        if kind not in ("src", "more") or kept is None or query.message is None:
             await query.answer("This button has expired; ask again.")
             return
         await query.answer()
         chat_id = query.message.chat.id
         if kind == "src":
-            await self.send_blocks(chat_id, tr.sources_blocks(answer))
+            await self.send_blocks(chat_id, kept.sources)
             return
-        shown = {e.hit.chunk_id for e in answer.evidence}
+        shown = set(kept.shown)
         store = self.engine.store()
-        hits = await asyncio.to_thread(search, store, self.engine.embedder,
-                                       answer.standalone_question, 8 + len(shown),
-                                       self.engine.answer_settings.search)
+        hits = await asyncio.to_thread(search, store, self.engine.embedder, kept.question,
+                                       8 + len(shown), self.engine.answer_settings.search)
         await self.send_blocks(chat_id, tr.hits_blocks(
             [h for h in hits if h.chunk_id not in shown][:5]))
 
@@ -253,6 +254,7 @@ class TanyaBot:
     async def post_shutdown(self, app: Application) -> None:  # type: ignore[type-arg]
         """Stop the worker if the application was never stopped (e.g. a failed start)."""
         await self.post_stop(app)
+        self.conversations.close()
 
     def build(self, token: str) -> Application:  # type: ignore[type-arg]
         """The python-telegram-bot Application with every handler registered."""

@@ -62,11 +62,11 @@ class Commands:
         if not await self.gate(update) or update.effective_message is None:
             return
         chat_id = update.effective_message.chat_id
-        answer = self.conversations.last(chat_id)
-        if answer is None:
+        kept = self.conversations.last(chat_id)
+        if kept is None:
             await update.effective_message.reply_text("No answer yet in this chat.")
             return
-        await self.send_blocks(chat_id, tr.sources_blocks(answer))
+        await self.send_blocks(chat_id, kept.sources)
 
     async def cmd_status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Articles, chunks, model and last sync."""
