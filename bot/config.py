@@ -55,8 +55,9 @@ class Settings(BaseSettings):
         "Language model: a preset (see `tanya models list`), a path to a .gguf file, or "
         "hf:REPO/FILE.gguf (downloaded once; needs internet)."))
     llm_url: str | None = Field(None, description=(
-        "Base URL of an OpenAI-compatible server (llama.cpp server, vLLM, Ollama); when set, "
-        "generation runs there instead of in process."))
+        "Base URL of an OpenAI-compatible server (llama.cpp server, vLLM, Ollama), or several "
+        "separated by commas (each answer goes to the least busy; a failing one is skipped for "
+        "30 s); when set, generation runs there instead of in process."))
     llm_model: str = Field("default",
                            description="Model name sent to the server at TANYA_LLM_URL.")
     llm_api_key: SecretStr | None = Field(None, description="Bearer token for TANYA_LLM_URL.")

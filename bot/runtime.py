@@ -8,6 +8,7 @@ from bot.config import Settings
 from bot.errors import ConfigError
 from bot.pipeline import models
 from bot.pipeline.llm import Generator, LlamaCppGenerator, OpenAIServerGenerator
+from bot.pipeline.pool import ServerPool
 from index.embedding import E5_MODEL, Embedder
 from index.embedding.sbert import SentenceTransformerEmbedder
 from index.store import IndexStore
@@ -67,8 +68,14 @@ def generator(settings: Settings, model: str | None = None) -> Generator:
     """A model server client when TANYA_LLM_URL is set, else llama.cpp in this process."""
     if settings.llm_url and model is None:
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-        return OpenAIServerGenerator(settings.llm_url, settings.llm_model, api_key=key,
-                                     timeout_s=settings.llm_timeout_s)
+        urls = [u.strip() for u in settings.llm_url.split(",") if u.strip()]
+        if len(urls) == 1:
+            return OpenAIServerGenerator(urls[0], settings.llm_model, api_key=key,
+                                         timeout_s=settings.llm_timeout_s)
+        # In a pool a failing server is skipped at once; waiting to retry it is the pool's job.
+        return ServerPool([OpenAIServerGenerator(u, settings.llm_model, api_key=key,
+                                                 timeout_s=settings.llm_timeout_s, retries=0)
+                           for u in urls])
     spec = model or settings.model
     path = models.resolve(spec, settings.models_dir)
     name = spec if spec in models.PRESETS else Path(path).name

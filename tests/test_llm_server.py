@@ -14,8 +14,12 @@ from typing import Any
 
 import pytest
 
+from bot import runtime
+from bot.config import Settings
 from bot.errors import GenerationError
 from bot.pipeline.llm import OpenAIServerGenerator
+from bot.pipeline.pool import ServerPool
+from tests.fakes import ScriptedGenerator
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi?"}]
 PIECES = ["Hel", "lo", ", wor", "ld."]
@@ -343,3 +347,64 @@ def test_dropped_connection_is_retried(serve: ServerFactory) -> None:
     url, script = serve(reply)
     assert _run(OpenAIServerGenerator(url, "m", retries=1)) == "Hello, world."
     assert len(script.requests) == 2
+
+
+# ---- a pool of servers (TANYA_LLM_URL=url1,url2) ---------------------------------------------
+
+class Broken:
+    """A generator that fails, before its first token or after a few."""
+
+    def __init__(self, after: int = 0) -> None:
+        self.after = after
+        self.calls = 0
+
+    @property
+    def name(self) -> str:
+        """Model identity."""
+        return "broken"
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        """Yield `after` pieces, then fail."""
+        self.calls += 1
+        yield from ["half "] * self.after
+        raise GenerationError("model server http://x/v1 is unreachable (ConnectError)")
+
+
+def test_pool_sends_each_answer_to_the_least_busy_server() -> None:
+    a, b = ScriptedGenerator("one two three", name="a"), ScriptedGenerator("four five", name="b")
+    pool = ServerPool([a, b])
+    first = pool.stream(MESSAGES, 8)
+    assert next(first) == "one "  # a is now busy with an answer
+    assert pool.in_flight() == [1, 0]
+    assert "".join(pool.stream(MESSAGES, 8)) == "four five"  # so b takes the next one
+    assert "".join(first) == "two three" and pool.in_flight() == [0, 0]
+
+
+def test_pool_skips_a_failing_server_and_sets_it_aside() -> None:
+    broken, good = Broken(), ScriptedGenerator("ok", "ok again")
+    pool = ServerPool([broken, good])
+    assert "".join(pool.stream(MESSAGES, 8)) == "ok"
+    assert "".join(pool.stream(MESSAGES, 8)) == "ok again"
+    assert broken.calls == 1, "set aside after failing, the broken server is not tried again"
+
+
+def test_pool_never_mixes_two_servers_text_and_fails_clearly() -> None:
+    pool = ServerPool([Broken(after=2), ScriptedGenerator("whole answer")])
+    with pytest.raises(GenerationError, match="after part of the answer"):
+        "".join(pool.stream(MESSAGES, 8))
+    with pytest.raises(GenerationError, match="all 2 model servers failed"):
+        "".join(ServerPool([Broken(), Broken()]).stream(MESSAGES, 8))
+
+
+def test_pool_over_http_goes_around_a_server_that_refuses(serve: ServerFactory) -> None:
+    url, script = serve(good_reply)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    settings = Settings(llm_url=f"{dead}, {url}", llm_model="qwen-test")
+    gen = runtime.generator(settings)
+    assert isinstance(gen, ServerPool)
+    started = time.perf_counter()
+    assert "".join(gen.stream(MESSAGES, 64)) == "".join(PIECES)
+    assert "".join(gen.stream(MESSAGES, 64)) == "".join(PIECES)
+    assert len(script.requests) == 2 and time.perf_counter() - started < 5
