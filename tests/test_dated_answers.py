@@ -96,3 +96,18 @@ def test_reports_that_date_an_event_differently_are_both_given(tmp_path: Path) -
     n = {e.hit.article_id: e.n for e in a.evidence}
     assert a.text == ("The sources disagree: 2025 according to Warta Jatim (2 September 2023) "
                       f"[{n['b']}]; 2024 according to Harian Kota (10 January 2023) [{n['a']}].")
+
+
+def test_independent_reports_that_agree_are_all_cited(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    write_md(folder, "a.md", "Library budget approved", "The council approved 2 million dollars "
+             "for the new library on Monday.", outlet="Town Gazette", published="2024-03-04")
+    write_md(folder, "b.md", "New library funded", "Councillors voted through a library budget "
+             "of 2 million dollars, after a long debate about parking.", outlet="City Post",
+             published="2024-03-05")
+    index_dir = tmp_path / "index"
+    run_sync(index_dir, [str(folder)], HashingEmbedder())
+    a = ask(IndexStore(index_dir), "How many dollars did the council approve for the library?",
+            "The council approved 2 million dollars [1].")
+    assert a.text == "The council approved 2 million dollars [1]."
+    assert {c.outlet for c in a.citations} == {"Town Gazette", "City Post"}
