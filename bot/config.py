@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     telegram_webhook_listen: str = Field("0.0.0.0", description="Webhook listen address.")
     telegram_webhook_port: int = Field(8443, description="Webhook listen port.")
     telegram_queue_size: int = Field(50, ge=1, description="Questions waiting for the model.")
+    telegram_workers: int | None = Field(None, ge=1, description=(
+        "Questions answered at once: by default 1 with the in-process model (it answers one at "
+        "a time anyway) and 2 per server in TANYA_LLM_URL. A user's own questions stay in order."))
     telegram_conversation_hours: float = Field(168.0, gt=0, description=(
         "How long a chat's turns and the answers behind its Sources / More buttons are kept "
         "(in conversations.db under TANYA_HOME; they survive a restart)."))

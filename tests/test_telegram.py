@@ -854,3 +854,48 @@ def test_filters_typed_before_the_question_narrow_the_articles(h: Harness) -> No
     h.run(scenario)
     # until:2023-03 left no evidence, so only the two other questions reached the model
     assert h.model.questions() == [MUSK_Q, MUSK_Q]
+
+
+class CountingModel(FakeModel):
+    """FakeModel that records how many answers it wrote at the same time."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__(delay_s)
+        self.active = self.peak = 0
+        self._count_lock = threading.Lock()
+
+    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+        """Count this answer as active while its pieces are written."""
+        with self._count_lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        try:
+            yield from super().stream(messages, max_tokens)
+        finally:
+            with self._count_lock:
+                self.active -= 1
+
+
+def test_two_workers_answer_two_users_at_once_and_keep_each_users_order(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    folder = tmp_path / "articles"
+    write_corpus(folder)
+    with FakeTelegram(token=TOKEN) as tg:
+        settings = make_settings(tmp_path, tg, telegram_workers=2)
+        run_sync(settings.index_dir, [str(folder)], HashingEmbedder())
+        model = CountingModel(delay_s=0.05)
+        h = Harness(tg, model, settings, folder, caplog)
+
+        async def scenario() -> None:
+            tg.user_message(USER, MUSK_Q)
+            tg.user_message(USER, "Who refused him?")  # needs the answer before it
+            tg.user_message(OTHER, MUSK_Q)  # taken by the worker the follow-up does not hold
+            await h.wait(lambda t: len(finals(t, USER)) == 2 and len(finals(t, OTHER)) == 1)
+            first, second = finals(tg, USER)
+            assert MUSK_A in first["plain"] and MUSK_A in finals(tg, OTHER)[0]["plain"]
+            assert "Altman and the other founders refused [1]." in second["plain"]
+
+        h.run(scenario)
+        assert model.peak == 2, "two answers were written at the same time"
+        assert h.bot().workers == 2
+        h.bot().engine.close()

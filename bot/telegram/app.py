@@ -11,7 +11,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
@@ -37,9 +37,9 @@ from bot.telegram.access import REFUSAL, SLOW_DOWN, Access
 from bot.telegram.admin import Admin
 from bot.telegram.commands import Commands
 from bot.telegram.conversations import Conversations
+from bot.telegram.jobs import Job
 from bot.telegram.stream import AnswerStream, with_retry
 from index.errors import FilterError, TanyaIndexError
-from index.filters import Filters
 from index.search import search
 
 log = logging.getLogger(__name__)
@@ -53,18 +53,6 @@ def file_url(api_url: str) -> str:
     return f"{head}/file/bot{tail}" if sep else api_url
 
 
-@dataclass(frozen=True)
-class Job:
-    """A question waiting for the model."""
-
-    chat_id: int
-    user_id: int
-    question: str
-    private: bool
-    reply_to: int | None
-    filters: Filters = field(default_factory=Filters)
-
-
 class TanyaBot:
     """Handlers and the question queue of one bot process."""
 
@@ -74,11 +62,16 @@ class TanyaBot:
         self.access = Access(settings.telegram_allowed, settings.telegram_admins,
                              settings.telegram_rate_per_minute)
         self.queue: asyncio.Queue[Job] = asyncio.Queue(settings.telegram_queue_size)
-        self.busy = False
+        self.busy = 0
+        self.workers = settings.telegram_workers or (
+            2 * len([u for u in settings.llm_url.split(",") if u.strip()])
+            if settings.llm_url else 1)
+        self._last_done: dict[int, asyncio.Event] = {}
+        self._next: dict[asyncio.Event, Job] = {}  # a user's question after the running one
         self.conversations = Conversations(settings.conversations_db,
                                            engine.answer_settings.history_turns,
                                            settings.telegram_conversation_hours)
-        self._worker: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def _gate(self, update: Update) -> bool:
         """True when the sender may use the bot; otherwise refuse politely (rate-limited)."""
@@ -133,35 +126,51 @@ class TanyaBot:
 
     async def enqueue(self, job: Job, msg: Message) -> None:
         """Queue a question and tell the asker their place when they have to wait."""
-        ahead = self.queue.qsize() + (1 if self.busy else 0)
+        ahead = self.queue.qsize() + (1 if self.busy >= self.workers else 0)
+        job = replace(job, after=self._last_done.get(job.user_id))
         try:
             self.queue.put_nowait(job)
         except asyncio.QueueFull:
             await msg.reply_text("I am busy with many questions; please ask again in a few "
                                  "minutes.")
             return
+        self._last_done[job.user_id] = job.done
         await msg.get_bot().send_chat_action(job.chat_id, ChatAction.TYPING)
         if ahead:
-            await msg.reply_text(f"You are number {ahead + 1} in the queue; I answer one "
-                                 "question at a time.")
+            at_once = "one question" if self.workers == 1 else f"{self.workers} questions"
+            await msg.reply_text(f"You are number {ahead + 1} in the queue; I answer {at_once} "
+                                 "at a time.")
 
     async def worker(self) -> None:
-        """Answer queued questions one at a time (the model runs off the event loop)."""
+        """Answer queued questions (the model runs off the event loop). Several workers share
+        the queue; a question whose asker still waits for an earlier answer is handed to the
+        worker of that answer, so it keeps its order without holding a worker idle."""
         while True:
-            job = await self.queue.get()
-            self.busy = True
-            try:
-                await self._answer(job)
-            except Exception:
-                log.exception("answering a question in chat %s failed", job.chat_id)
-                try:  # e.g. the user blocked the bot: the worker must go on for the others
-                    await self._say(job.chat_id, "Sorry, something went wrong while answering. "
-                                    "Please try again.", job.reply_to)
-                except TelegramError as exc:
-                    log.warning("could not apologise in chat %s: %s", job.chat_id, exc)
-            finally:
-                self.busy = False
-                self.queue.task_done()
+            job: Job | None = await self.queue.get()
+            while job is not None:
+                if job.after is not None and not job.after.is_set():
+                    self._next[job.after] = job
+                    break
+                await self._run(job)
+                job = self._next.pop(job.done, None)
+
+    async def _run(self, job: Job) -> None:
+        self.busy += 1
+        try:
+            await self._answer(job)
+        except Exception:
+            log.exception("answering a question in chat %s failed", job.chat_id)
+            try:  # e.g. the user blocked the bot: the worker must go on for the others
+                await self._say(job.chat_id, "Sorry, something went wrong while answering. "
+                                "Please try again.", job.reply_to)
+            except TelegramError as exc:
+                log.warning("could not apologise in chat %s: %s", job.chat_id, exc)
+        finally:
+            self.busy -= 1
+            job.done.set()
+            if self._last_done.get(job.user_id) is job.done:
+                del self._last_done[job.user_id]
+            self.queue.task_done()
 
     async def _answer(self, job: Job) -> None:
         app_bot = self.app.bot
@@ -240,16 +249,17 @@ class TanyaBot:
                 log.warning("could not send the error notice")
 
     async def post_init(self, app: Application) -> None:  # type: ignore[type-arg]
-        """Start the worker once the application runs."""
-        self._worker = asyncio.create_task(self.worker())
+        """Start the workers once the application runs."""
+        self._tasks = [asyncio.create_task(self.worker()) for _ in range(self.workers)]
 
     async def post_stop(self, app: Application) -> None:  # type: ignore[type-arg]
-        """Stop the worker while the bot can still talk (shutdown closes its HTTP client)."""
-        if self._worker is not None:
-            self._worker.cancel()
+        """Stop the workers while the bot can still talk (shutdown closes its HTTP client)."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
+                await task
+        self._tasks = []
 
     async def post_shutdown(self, app: Application) -> None:  # type: ignore[type-arg]
         """Stop the worker if the application was never stopped (e.g. a failed start)."""
