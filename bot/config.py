@@ -144,6 +144,11 @@ class Settings(BaseSettings):
         return self.home / "index"
 
     @property
+    def llm_urls(self) -> list[str]:
+        """The model servers of TANYA_LLM_URL (comma-separated), none when unset."""
+        return [u.strip() for u in (self.llm_url or "").split(",") if u.strip()]
+
+    @property
     def conversations_db(self) -> Path:
         """Where the Telegram bot keeps its conversations."""
         return self.home / "conversations.db"

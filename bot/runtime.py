@@ -68,7 +68,7 @@ def generator(settings: Settings, model: str | None = None) -> Generator:
     """A model server client when TANYA_LLM_URL is set, else llama.cpp in this process."""
     if settings.llm_url and model is None:
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-        urls = [u.strip() for u in settings.llm_url.split(",") if u.strip()]
+        urls = settings.llm_urls
         if len(urls) == 1:
             return OpenAIServerGenerator(urls[0], settings.llm_model, api_key=key,
                                          timeout_s=settings.llm_timeout_s)

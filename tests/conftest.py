@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from bot.config import Settings
 from index.chunking import ChunkSettings
 from index.sources import SourceLimits
 from index.sync import SyncReport, sync
@@ -13,6 +15,7 @@ from tests.fakes import (
     FAKE_CITATION_MIN_SIMILARITY,
     FAKE_EVIDENCE_MIN_SIMILARITY,
     HashingEmbedder,
+    ScriptedGenerator,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -73,3 +76,14 @@ def run_sync(index_dir: Path, paths: list[str], emb: HashingEmbedder,
              chunking: ChunkSettings | None = None, prune: bool = True) -> SyncReport:
     """Sync with test defaults."""
     return sync(index_dir, paths, emb, chunking or ChunkSettings(), SourceLimits(), prune=prune)
+
+
+def use_fake_engine(monkeypatch: pytest.MonkeyPatch, gen: ScriptedGenerator) -> None:
+    """Make the CLI open an Engine over the hashing embedder and a scripted model."""
+    from bot.engine import Engine
+
+    def open_engine(s: Settings, model: str | None = None, passages: int | None = None,
+                    notify: Callable[[str], None] | None = None) -> Engine:
+        return Engine(s, HashingEmbedder(), gen, s.answering(passages))
+
+    monkeypatch.setattr(Engine, "open", staticmethod(open_engine))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,8 +10,7 @@ from typer.testing import CliRunner
 
 from bot.cli.app import app
 from bot.config import Settings
-from bot.engine import Engine
-from tests.conftest import run_sync, write_md
+from tests.conftest import run_sync, use_fake_engine, write_md
 from tests.fakes import HashingEmbedder, ScriptedGenerator
 
 runner = CliRunner()
@@ -29,12 +27,7 @@ def scripted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ScriptedGenerat
              published="2023-04-12", url="https://kabar.test/musk")
     run_sync(settings.index_dir, [str(folder)], HashingEmbedder())
     gen = ScriptedGenerator()
-
-    def open_engine(s: Settings, model: str | None = None, passages: int | None = None,
-                    notify: Callable[[str], None] | None = None) -> Engine:
-        return Engine(s, HashingEmbedder(), gen, s.answering(passages))
-
-    monkeypatch.setattr(Engine, "open", staticmethod(open_engine))
+    use_fake_engine(monkeypatch, gen)
     return gen
 
 

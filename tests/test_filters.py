@@ -4,7 +4,6 @@ through `tanya search` and `tanya ask` (text and --json)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -14,13 +13,12 @@ from typer.testing import CliRunner
 
 from bot.cli.app import app
 from bot.config import Settings
-from bot.engine import Engine
 from index import vectors
 from index.errors import FilterError
 from index.filters import Filters, build, parse_day
 from index.search import search
 from index.store import IndexStore
-from tests.conftest import REPO, run_sync
+from tests.conftest import REPO, run_sync, use_fake_engine
 from tests.fakes import HashingEmbedder, ScriptedGenerator
 
 DATED = REPO / "tests" / "data" / "dated"
@@ -118,12 +116,7 @@ def scripted(monkeypatch: pytest.MonkeyPatch) -> ScriptedGenerator:
     monkeypatch.setenv("TANYA_EMBED_MODEL", "fake-hashing")
     run_sync(Settings().index_dir, [str(DATED)], HashingEmbedder())
     gen = ScriptedGenerator()
-
-    def open_engine(s: Settings, model: str | None = None, passages: int | None = None,
-                    notify: Callable[[str], None] | None = None) -> Engine:
-        return Engine(s, HashingEmbedder(), gen, s.answering(passages))
-
-    monkeypatch.setattr(Engine, "open", staticmethod(open_engine))
+    use_fake_engine(monkeypatch, gen)
     return gen
 
 

@@ -239,8 +239,6 @@ def _fallback(question: str, evidence: Sequence[Evidence],
               >= settings.fallback_coverage]
     if not strong:
         return REFUSAL, "refused", ()
-    cites = tuple(Citation(e.n, e.hit.article_id, e.hit.title, e.hit.url, e.hit.published,
-                           e.hit.outlet, e.best.text, e.best.start, e.best.end, e.also)
-                  for e in strong[:2])
+    cites = tuple(citations.cite(e, e.best) for e in strong[:2])
     quotes = " ".join(f"“{c.quote}” [{c.n}]" for c in cites)
     return f"{FALLBACK_LEAD} {quotes}", "fallback", cites

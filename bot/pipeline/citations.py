@@ -17,7 +17,7 @@ from difflib import SequenceMatcher
 import numpy as np
 
 from bot.pipeline import lexical
-from bot.pipeline.evidence import Evidence
+from bot.pipeline.evidence import Evidence, Sentence
 from index.embedding import Embedder
 from index.records import Hit
 
@@ -226,6 +226,11 @@ def _citation(ev: Evidence, claims: list[str], embedder: Embedder) -> Citation:
                    for s in sents]
         scores = np.asarray(overlap, dtype=np.float32) + vecs @ claim_vec
         best = sents[int(np.argmax(scores))]
+    return cite(ev, best)
+
+
+def cite(ev: Evidence, sentence: Sentence) -> Citation:
+    """A citation of one sentence of a passage (with the passage's republished copies)."""
     h = ev.hit
-    return Citation(ev.n, h.article_id, h.title, h.url, h.published, h.outlet, best.text,
-                    best.start, best.end, ev.also)
+    return Citation(ev.n, h.article_id, h.title, h.url, h.published, h.outlet, sentence.text,
+                    sentence.start, sentence.end, ev.also)

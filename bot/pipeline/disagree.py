@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.pipeline import lexical, when
-from bot.pipeline.citations import Citation
+from bot.pipeline.citations import Citation, cite
 from bot.pipeline.evidence import Evidence
 
 _WHEN = re.compile(r"\b(?:\d{1,2}\s+[^\W\d_]+\s+)?((?:1[5-9]|20)\d\d)\b")
@@ -72,9 +72,7 @@ def values(question: str, evidence: Sequence[Evidence]) -> list[Value]:
 
 def citation(v: Value) -> Citation:
     """The passage a value comes from, quoting its sentence."""
-    h, s = v.evidence.hit, v.evidence.best
-    return Citation(v.evidence.n, h.article_id, h.title, h.url, h.published, h.outlet, s.text,
-                    s.start, s.end, v.evidence.also)
+    return cite(v.evidence, v.evidence.best)
 
 
 def phrase(question: str, found: Sequence[Value]) -> str:

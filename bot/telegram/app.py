@@ -63,9 +63,7 @@ class TanyaBot:
                              settings.telegram_rate_per_minute)
         self.queue: asyncio.Queue[Job] = asyncio.Queue(settings.telegram_queue_size)
         self.busy = 0
-        self.workers = settings.telegram_workers or (
-            2 * len([u for u in settings.llm_url.split(",") if u.strip()])
-            if settings.llm_url else 1)
+        self.workers = settings.telegram_workers or 2 * len(settings.llm_urls) or 1
         self._last_done: dict[int, asyncio.Event] = {}
         self._next: dict[asyncio.Event, Job] = {}  # a user's question after the running one
         self.conversations = Conversations(settings.conversations_db,
