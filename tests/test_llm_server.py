@@ -33,11 +33,12 @@ def _delta(content: str) -> bytes:
     return _event({"choices": [{"delta": {"content": content}}]})
 
 
+FINISH = _event({"choices": [{"delta": {}, "finish_reason": "stop"}]})
 GOOD_STREAM = [
     _event({"choices": [{"delta": {"role": "assistant"}}]}),  # no content: skipped
     b": keep-alive comment\n\n",
     *(_delta(p) for p in PIECES),
-    _event({"choices": [{"delta": {}, "finish_reason": "stop"}]}),
+    FINISH,
     b"data: [DONE]\n\n",
 ]
 
@@ -201,7 +202,7 @@ def test_pieces_arrive_while_the_server_is_still_writing(serve: ServerFactory) -
         handler.start_stream()
         handler.send_events([_delta("first ")])
         waited.append(first_seen.wait(timeout=5))  # only continue once the client has it
-        handler.send_events([_delta("second"), b"data: [DONE]\n\n"])
+        handler.send_events([_delta("second"), FINISH, b"data: [DONE]\n\n"])
 
     url, _ = serve(reply)
     pieces = []
@@ -215,7 +216,7 @@ def test_pieces_arrive_while_the_server_is_still_writing(serve: ServerFactory) -
 def test_text_after_done_is_ignored(serve: ServerFactory) -> None:
     def reply(handler: Handler, n: int) -> None:
         handler.start_stream()
-        handler.send_events([_delta("ok"), b"data: [DONE]\n\n", _delta("not this")])
+        handler.send_events([_delta("ok"), FINISH, b"data: [DONE]\n\n", _delta("not this")])
 
     url, _ = serve(reply)
     assert _run(OpenAIServerGenerator(url, "m")) == "ok"
@@ -225,7 +226,7 @@ def test_utf8_pieces(serve: ServerFactory) -> None:
     def reply(handler: Handler, n: int) -> None:
         handler.start_stream()
         handler.send_events([_delta("Harga beras naik — "), _delta("5.100 rupiah ✓"),
-                             b"data: [DONE]\n\n"])
+                             FINISH, b"data: [DONE]\n\n"])
 
     url, _ = serve(reply)
     assert _run(OpenAIServerGenerator(url, "m")) == "Harga beras naik — 5.100 rupiah ✓"
@@ -274,6 +275,21 @@ def test_events_of_the_wrong_shape(serve: ServerFactory, payload: object) -> Non
     url, _ = serve(reply)
     with pytest.raises(GenerationError, match="malformed"):
         _run(OpenAIServerGenerator(url, "m"))
+
+
+@pytest.mark.parametrize("end", [[b"data: [DONE]\n\n"], []], ids=["done", "eof"])
+def test_an_answer_cut_short_without_a_finish_reason_is_an_error(
+        serve: ServerFactory, end: list[bytes]) -> None:
+    """What llama_cpp.server sends when a new request interrupts a running answer."""
+    def reply(handler: Handler, n: int) -> None:
+        handler.start_stream()
+        handler.send_events([_delta("Musk left "), _delta("because"), *end])
+
+    url, _ = serve(reply)
+    pieces: list[str] = []
+    with pytest.raises(GenerationError, match="before finishing"):
+        pieces.extend(OpenAIServerGenerator(url, "m").stream(MESSAGES, 8))
+    assert pieces == ["Musk left ", "because"]
 
 
 def _closed_port() -> int:

@@ -175,17 +175,28 @@ class OpenAIServerGenerator:
 
 
 def _sse_pieces(lines: Iterator[str]) -> Iterator[str]:
-    """Content deltas from 'data: {...}' lines of a streamed chat completion."""
+    """Content deltas from 'data: {...}' lines of a streamed chat completion.
+
+    A complete answer carries a finish_reason before [DONE]; a stream that ends without one
+    was cut short (llama_cpp.server by default ends a running answer this way when another
+    request arrives), so it is an error, never a shorter answer.
+    """
+    finished = False
     for line in lines:
         if not line.startswith("data:"):
             continue
         data = line[5:].strip()
         if data == "[DONE]":
-            return
+            break
         try:
-            event = json.loads(data)
-            piece = event["choices"][0].get("delta", {}).get("content")
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            choice = json.loads(data)["choices"][0]
+            piece = choice.get("delta", {}).get("content")
+            finished = finished or bool(choice.get("finish_reason"))
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             raise GenerationError(f"model server sent a malformed event: {data[:120]}") from exc
         if piece:
             yield piece
+    if not finished:
+        raise GenerationError("model server ended the answer before finishing it (no "
+                              "finish_reason; llama_cpp.server needs --interrupt_requests "
+                              "False to serve several answers)")
