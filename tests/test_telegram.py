@@ -34,6 +34,7 @@ from bot.telegram.app import TanyaBot, file_url
 from bot.telegram.main import configure_logging, prepare
 from index.errors import TanyaIndexError
 from index.sync import remove
+from tests.bot_harness import serve
 from tests.conftest import run_sync, write_md
 from tests.fake_telegram import BOT_USERNAME, NOT_MODIFIED, FakeTelegram, parse_html, utf16_len
 from tests.fake_telegram import validate_html as html_error
@@ -185,23 +186,6 @@ class Harness:
         """Let the bot fetch and handle everything injected so far, then a little longer."""
         await self.wait(lambda tg: tg.pending_updates() == 0)
         await asyncio.sleep(seconds)
-
-
-async def serve(tanya: TanyaBot, token: str, scenario: Callable[[], Awaitable[None]]) -> None:
-    """The lifecycle of Application.run_polling, around a scenario."""
-    app = tanya.build(token)
-    async with app:
-        await tanya.post_init(app)  # run_polling calls it; starts the question worker
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0.0, timeout=1)
-        await app.start()
-        try:
-            await scenario()
-        finally:
-            await app.updater.stop()
-            await app.stop()
-            await tanya.post_stop(app)
-    await tanya.post_shutdown(app)
 
 
 def finals(tg: FakeTelegram, chat_id: int) -> list[JSON]:

@@ -28,7 +28,7 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.engine import Engine
-from bot.errors import TanyaBotError
+from bot.errors import GenerationError, TanyaBotError
 from bot.pipeline.answer import Events
 from bot.pipeline.evidence import Evidence
 from bot.telegram import prefix
@@ -45,6 +45,7 @@ from index.search import search
 log = logging.getLogger(__name__)
 
 _MAX_QUESTION = 1000
+MODEL_FAILED = "Sorry, the model server failed while answering. Please ask again."
 
 
 def file_url(api_url: str) -> str:
@@ -188,6 +189,10 @@ class TanyaBot:
         try:
             answer = await asyncio.to_thread(self.engine.ask, job.question, history, events,
                                              job.filters)
+        except GenerationError as exc:  # the partial draft is replaced, never kept as checked
+            log.error("the model failed in chat %s: %s", job.chat_id, exc)
+            await stream.finish_text(MODEL_FAILED)
+            return
         except (TanyaBotError, TanyaIndexError) as exc:
             log.error("cannot answer in chat %s: %s", job.chat_id, exc)
             await stream.finish_text("Sorry, I cannot answer right now: the model or the index "
