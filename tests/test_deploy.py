@@ -521,6 +521,20 @@ def test_sync_runs_every_15_minutes() -> None:
     assert timer["Install"]["WantedBy"] == "timers.target"
 
 
+def test_model_server_unit_runs_one_uninterrupted_thread_per_core() -> None:
+    service = unit("tanya-llm@.service")["Service"]
+    argv = shlex.split(service["ExecStart"].replace("\\\n", " "))  # systemd's continuation
+    assert argv[0] == f"{service['WorkingDirectory']}/.venv/bin/python"
+    assert argv[1:3] == ["-m", "llama_cpp.server"]
+    options = dict(zip(argv[3::2], argv[4::2], strict=True))
+    home = env_example()["TANYA_HOME"]
+    assert options["--model"] == f"{home}/models/{PRESETS[DEFAULT_PRESET].filename}"
+    assert options["--interrupt_requests"] == "False"  # else a new request cuts an answer
+    assert options["--n_threads"] == options["--n_threads_batch"] == "1"
+    assert options["--port"] == "808%i" and service["CPUAffinity"] == "%i"
+    assert service["User"] == "tanya" and service["ProtectSystem"] == "strict"
+
+
 def test_env_example_names_only_real_settings() -> None:
     text = (DEPLOY / "tanya.env.example").read_text(encoding="utf-8")
     variables = set(re.findall(r"^#?(TANYA_[A-Z0-9_]+)=", text, flags=re.MULTILINE))
@@ -534,14 +548,18 @@ def test_systemd_analyze_verifies_the_units(tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.skip("systemd-analyze is not installed")
-    stub = tmp_path / "bin" / "tanya"  # verify wants ExecStart to be executable
-    stub.parent.mkdir()
-    stub.write_text("#!/bin/sh\n")
-    stub.chmod(0o755)
-    names = ["tanya-bot.service", "tanya-sync.service", "tanya-sync.timer"]
-    for name in names:
-        text = (DEPLOY / name).read_text(encoding="utf-8")
-        (tmp_path / name).write_text(text.replace("/opt/tanya/.venv/bin/tanya", str(stub)))
+    (tmp_path / "bin").mkdir()
+    for program in ("tanya", "python"):  # verify wants ExecStart to be executable
+        stub = tmp_path / "bin" / program
+        stub.write_text("#!/bin/sh\n")
+        stub.chmod(0o755)
+    sources = {"tanya-bot.service": "tanya-bot.service", "tanya-sync.service":
+               "tanya-sync.service", "tanya-sync.timer": "tanya-sync.timer",
+               "tanya-llm@0.service": "tanya-llm@.service"}  # a template is verified as an instance
+    names = list(sources)
+    for name, source in sources.items():
+        text = (DEPLOY / source).read_text(encoding="utf-8")
+        (tmp_path / name).write_text(text.replace("/opt/tanya/.venv/bin/", f"{tmp_path}/bin/"))
     result = subprocess.run([analyze, "verify", *(str(tmp_path / n) for n in names)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
