@@ -111,6 +111,29 @@ def test_weak_evidence_and_no_support_gives_the_refusal(store: IndexStore) -> No
     assert (a.status, a.text, a.citations) == ("refused", REFUSAL, ())
 
 
+@pytest.mark.parametrize(("question", "draft"), [
+    ("Who refused Musk's plan to run OpenAI?", "Musk left OpenAI in 2018 [1]."),
+    ("How many founders refused Musk?", "Altman and the other founders refused [1]."),
+    ("When did Musk leave OpenAI?", "Musk left OpenAI after a power struggle [1]."),
+])
+def test_a_supported_answer_to_a_neighbouring_question_is_not_passed_on(
+        store: IndexStore, question: str, draft: str) -> None:
+    """Every claim is in the passage, but none gives the name, number or time asked for."""
+    a = ask(store, ScriptedGenerator(draft), question)
+    assert a.status in ("fallback", "refused")
+    assert draft not in a.text
+
+
+@pytest.mark.parametrize(("question", "draft"), [
+    ("Who refused Musk's plan to run OpenAI?", "Altman and the other founders refused [1]."),
+    ("When did Musk leave OpenAI?", "Musk left OpenAI in 2018 after a power struggle [1]."),
+])
+def test_an_answer_that_gives_what_was_asked_is_kept(
+        store: IndexStore, question: str, draft: str) -> None:
+    a = ask(store, ScriptedGenerator(draft), question)
+    assert (a.status, a.text) == ("answered", draft)
+
+
 def test_model_refusal_is_passed_on(store: IndexStore) -> None:
     a = ask(store, ScriptedGenerator(REFUSAL), "Why did Musk leave OpenAI in a hurry?")
     assert (a.status, a.text, a.citations) == ("refused", REFUSAL, ())

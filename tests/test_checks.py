@@ -62,3 +62,22 @@ def test_same_language_claims_are_not_exempted() -> None:
     asked = lexical.names("Who is the Director-General of UNESCO?")
     reason = _supports("The Director-General of UNESCO opened it.", passage, 0.9, 0.1, asked)
     assert reason is not None
+
+
+@pytest.mark.parametrize(("question", "answer", "gives"), [
+    ("Who did Twitter hire for its AI project?", "Twitter bought 10,000 GPUs [1].", False),
+    ("Who did Twitter hire for its AI project?", "Twitter hired Igor Babuschkin [1].", True),
+    ("Siapa yang menolak usulan Musk?", "Altman menolak usulan itu [1].", True),
+    ("How many GPUs did Musk buy?", "Musk bought GPUs for Twitter [1].", False),
+    ("How many GPUs did Musk buy?", "Musk bought 10 ribu GPUs [1].", True),
+    ("How many species of sea turtles live in Papua?", "Four species live there [2].", True),
+    ("Berapa jumlah korban?", "Korban mencapai 12 orang [1].", True),
+    ("When was Su Dingfang born?", "Su Dingfang was born in 591 [1].", True),
+    ("When will Machimura visit Beijing?", "He visits Beijing on Monday [1].", True),
+    ("When did Musk leave OpenAI?", "Musk left after a power struggle [1].", False),
+    ("In 2018, when did Musk leave?", "Musk left in 2018 [1].", False),  # only the asked year
+    ("Why did Musk leave OpenAI?", "He wanted to run it [1].", True),  # no kind asked
+])
+def test_an_answer_gives_the_kind_of_thing_asked_for(question: str, answer: str,
+                                                     gives: bool) -> None:
+    assert lexical.gives_asked(question, answer) is gives

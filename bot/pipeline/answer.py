@@ -164,7 +164,7 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
         text, status, cites = _fallback(asked, evidence, settings)
     elif is_refusal(draft):
         text, status, cites = REFUSAL, "refused", ()
-    elif not checked.text:
+    elif not checked.text or not lexical.gives_asked(asked, checked.text):
         text, status, cites = _fallback(asked, evidence, settings)
     if status in ("answered", "fallback"):
         text, status, cites = _dated(asked, intent, evidence, text, status, cites)

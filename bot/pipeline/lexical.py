@@ -178,3 +178,33 @@ def has_kind(text: str, kind: str) -> bool:
     if kind == "time":
         return bool(_YEAR_OR_DATE.search(text))
     return bool(_NUMBER.search(text))
+
+
+_MARKS = re.compile(r"\[[\d,\s]+\]")  # citation markers are not numbers of the answer
+_COUNTED = re.compile(r"\d+(?:[.,]\d+)*\s+\S+")
+_WHO = re.compile(r"^\W*(who|whom|whose|siapa|siapakah)\b", re.IGNORECASE)
+_NUMBER_WORDS = re.compile(
+    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
+    r"thousands?|millions?|satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh|"
+    r"puluhan|ratusan|ribuan|jutaan)\b", re.IGNORECASE)
+_TIME_WORDS = re.compile(
+    r"\b(january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|januari|februari|maret|mei|juni|juli|agustus|oktober|desember|monday|"
+    r"tuesday|wednesday|thursday|friday|saturday|sunday|senin|selasa|rabu|kamis|jumat|sabtu|"
+    r"century|abad|decade)\b", re.IGNORECASE)
+
+
+def gives_asked(question: str, answer: str) -> bool:
+    """False when the question asks who, how many or when and the answer holds no name, no
+    number or no time beyond those the question already gave: it answers a neighbouring
+    question ("Who did Twitter hire?" answered with "10,000 GPUs")."""
+    answer = _MARKS.sub(" ", answer)
+    if _WHO.search(question):  # a word counted by a number is a unit, not a name: 10,000 GPUs
+        return bool(names(_COUNTED.sub(" ", answer)) - names(question))
+    kind = answer_kind(question)
+    new_number = bool(numbers(answer) - numbers(question))
+    if kind == "number":
+        return new_number or bool(_NUMBER_WORDS.search(answer))
+    if kind == "time":
+        return new_number or bool(_TIME_WORDS.search(answer))
+    return True
