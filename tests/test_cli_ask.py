@@ -66,3 +66,21 @@ def test_chat_keeps_context_and_starts_over(scripted: ScriptedGenerator) -> None
     assert len(prompts) == 4  # answer, rewrite + answer, then a fresh answer without rewrite
     assert "Last question: Who refused him?" in prompts[1][0]["content"]
     assert "Question: Who refused Musk's plan?" in prompts[3][1]["content"]
+
+
+def test_chat_resume_goes_on_with_the_last_chat(scripted: ScriptedGenerator) -> None:
+    scripted.replies += ["Musk left OpenAI after a power struggle [1].",
+                         "Who refused Musk's plan?", "Altman and the other founders [1].",
+                         "Altman refused his plan [1]."]
+    first = runner.invoke(app, ["chat"], input="Why did Musk leave OpenAI?\n/quit\n")
+    assert first.exit_code == 0, first.output
+    resumed = runner.invoke(app, ["chat", "--resume"], input="Who refused him?\n")
+    assert resumed.exit_code == 0, resumed.output
+    assert "(resumed: 1 earlier turns)" in resumed.stdout
+    rewrite = scripted.prompts[1][0]["content"]  # the follow-up is read with the earlier turn
+    assert "Why did Musk leave OpenAI?" in rewrite and "Last question: Who refused him?" in rewrite
+    assert "Altman and the other founders [1]." in resumed.stdout
+    fresh = runner.invoke(app, ["chat"], input="Who refused him?\n")  # no rewrite: new topic
+    assert fresh.exit_code == 0, fresh.output
+    assert "Question: Who refused him?" in scripted.prompts[3][1]["content"]
+

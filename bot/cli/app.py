@@ -21,6 +21,8 @@ app = typer.Typer(help="tanya: ask questions about your own articles, with cited
 app.add_typer(index_app, name="index")
 app.add_typer(models_app, name="models")
 
+CLI_CHAT = 0
+"""The command line's conversation in conversations.db (Telegram chat ids are never 0)."""
 ModelOpt = Annotated[str | None,
                      typer.Option("--model", help="Preset, .gguf path or hf:REPO/FILE.")]
 PassagesOpt = Annotated[int | None, typer.Option("-k", min=1, max=10,
@@ -88,16 +90,28 @@ def ask_cmd(
 
 @app.command("chat")
 def chat_cmd(model: ModelOpt = None, k: PassagesOpt = None, since: SinceOpt = None,
-             until: UntilOpt = None, outlet: OutletOpt = None) -> None:
+             until: UntilOpt = None, outlet: OutletOpt = None,
+             resume: Annotated[bool, typer.Option(
+                 "--resume", help="Go on with the last chat's conversation (kept in "
+                 "conversations.db under TANYA_HOME).")] = False) -> None:
     """Ask several questions; follow-ups keep context. /new starts over, /quit or Ctrl-D ends.
 
-    The filters apply to every question of the chat."""
+    The filters apply to every question of the chat. Its turns are kept on disk, so that
+    `tanya chat --resume` can go on where the last chat stopped."""
     from bot.engine import Session
+    from bot.telegram.conversations import Conversations
 
     settings = Settings()
     filters = guard(lambda: _filters(since, until, outlet))
     session = guard(lambda: Session.open(settings, model, k, note))
-    typer.echo("Ask about your articles. /new starts a new topic, /quit ends.")
+    kept = Conversations(settings.conversations_db, session.engine.answer_settings.history_turns,
+                         settings.telegram_conversation_hours)
+    if resume:
+        session.history.extend(kept.history(CLI_CHAT))
+    else:
+        kept.forget(CLI_CHAT)
+    typer.echo("Ask about your articles. /new starts a new topic, /quit ends."
+               + (f" (resumed: {len(session.history)} earlier turns)" if resume else ""))
     try:
         while True:
             try:
@@ -108,13 +122,16 @@ def chat_cmd(model: ModelOpt = None, k: PassagesOpt = None, since: SinceOpt = No
                 break
             if line == "/new":
                 session.history.clear()
+                kept.forget(CLI_CHAT)
                 typer.echo("(new topic)")
                 continue
             if line:
                 view = render.AskView(sys.stdout, sys.stderr, as_json=False)
-                guard(lambda: view.finish(session.ask(line, view.events(),  # noqa: B023
-                                                      filters)))
+                result = guard(lambda: session.ask(line, view.events(), filters))  # noqa: B023
+                guard(lambda: view.finish(result))  # noqa: B023
+                kept.add(CLI_CHAT, result)
     finally:
+        kept.close()
         session.close()
 
 
