@@ -14,6 +14,10 @@ model's own prompt time for the same prompt (pipeline overhead shows as a ratio)
 
     .venv/bin/python -m benchmarks.answer [--preset NAME] [--groups en id] [--limit N]
         [--records FILE.pkl] [--json]
+
+`--rejudge FILE.pkl` scores the drafts of an earlier run's records again with the current
+checks, without the model (minutes instead of an hour): the way to measure a change to the
+checks on real drafts. Times are those of the recorded run.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ import pickle
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +37,8 @@ from benchmarks.datasets import DATASETS, NAMES, english
 from bot.config import Settings
 from bot.evaluation.runner import build_index, contains_answer
 from bot.evaluation.sets import QAItem, QASet, load
-from bot.pipeline import models, prompts
-from bot.pipeline.answer import Answer, AnswerSettings, answer, is_refusal, messages_for
+from bot.pipeline import models, prompts, when
+from bot.pipeline.answer import Answer, AnswerSettings, answer, is_refusal, judge, messages_for
 from bot.pipeline.llm import LlamaCppGenerator
 from index.embedding import Embedder
 from index.embedding.bundled import BundledE5Embedder
@@ -167,6 +172,30 @@ def table(preset: str, results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+class _Records(pickle.Unpickler):
+    """Records pickled by `python -m benchmarks.answer` name this module __main__."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        return super().find_class("benchmarks.answer" if module == "__main__" else module, name)
+
+
+def rejudge(path: Path, emb: Embedder, settings: AnswerSettings) -> list[Record]:
+    """An earlier run's records, each draft judged again by the current checks."""
+    with path.open("rb") as f:
+        records: list[Record] = _Records(f).load()
+    out = []
+    for r in records:
+        a = r.answer
+        if a.evidence:
+            asked = a.standalone_question
+            text, status, cites, verdicts = judge(asked, when.read(asked, date.today()),
+                                                  a.evidence, a.draft, emb, settings,
+                                                  cut="cut_after_s" in a.timings)
+            a = replace(a, text=text, status=status, citations=cites, verdicts=verdicts)
+        out.append(replace(r, answer=a))
+    return out
+
+
 def _index(qa: QASet, folder: Path, emb: Embedder) -> IndexStore:
     """A kept index of the set's passages, or a new one."""
     return IndexStore(folder) if (folder / "CURRENT").is_file() else build_index(qa, folder, emb)
@@ -181,10 +210,19 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="questions per set and group")
     ap.add_argument("--records", type=Path, help="pickle every question's Answer here")
     ap.add_argument("--keep", type=Path, help="keep the indexes here and reuse them next time")
+    ap.add_argument("--rejudge", type=Path, metavar="FILE.pkl",
+                    help="judge the drafts of stored records again; no model, no questions")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     started = time.perf_counter()
     emb = BundledE5Embedder()
+    if args.rejudge:
+        judged = rejudge(args.rejudge, emb, Settings().answering())
+        again = {g: score([r for r in judged if r.group == g], [])
+                 for g in GROUPS if any(r.group == g for r in judged)}
+        print(json.dumps({"rejudged": str(args.rejudge), "results": again}) if args.json
+              else table(f"{args.rejudge} (drafts judged again)", again))
+        return
     gen = LlamaCppGenerator(models.resolve(args.preset, Settings().models_dir), args.preset)
     settings = Settings().answering()
     results: dict[str, dict[str, Any]] = {}

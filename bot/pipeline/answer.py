@@ -157,10 +157,22 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
                       timings, filters)
     draft = _generate(messages_for(asked, evidence, prompts), generator, settings, events,
                       timings)
+    text, status, cites, verdicts = judge(asked, intent, evidence, draft, embedder, settings,
+                                          cut="cut_after_s" in timings)
+    timings["total_s"] = time.perf_counter() - t0
+    return Answer(question, asked, text, status, cites, tuple(evidence), verdicts,
+                  draft, generator.name, timings, filters)
+
+
+def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], draft: str,
+          embedder: Embedder, settings: AnswerSettings, cut: bool = False
+          ) -> tuple[str, Status, tuple[Citation, ...], tuple[Verdict, ...]]:
+    """What the user gets from a draft: the checked answer, the quoted evidence or the refusal
+    (cut: the draft was stopped at the time limit, so only the evidence is trusted)."""
     checked = citations.check(draft, evidence, embedder, settings.min_similarity, asked)
     text, cites = checked.text, checked.citations
     status: Status = "answered"
-    if "cut_after_s" in timings:  # too slow: trust only the evidence
+    if cut:
         text, status, cites = _fallback(asked, evidence, settings)
     elif is_refusal(draft):
         text, status, cites = REFUSAL, "refused", ()
@@ -168,9 +180,7 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
         text, status, cites = _fallback(asked, evidence, settings)
     if status in ("answered", "fallback"):
         text, status, cites = _dated(asked, intent, evidence, text, status, cites)
-    timings["total_s"] = time.perf_counter() - t0
-    return Answer(question, asked, text, status, cites, tuple(evidence), checked.verdicts,
-                  draft, generator.name, timings, filters)
+    return text, status, cites, checked.verdicts
 
 
 def _generate(messages: Messages, generator: Generator, settings: AnswerSettings,
