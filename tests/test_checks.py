@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bot.pipeline import lexical
-from bot.pipeline.citations import _supports
+from bot.pipeline.citations import _said_of_other, _supports, check
+from bot.pipeline.evidence import pick
+from index.records import Hit
+from tests.fakes import HashingEmbedder
 
 MUSK_ID = ("Musk berjanji memberikan 1 miliar dolar kepada OpenAI, tetapi hanya menyerahkan "
            "100 juta dolar. Twitter membeli sekitar 10 ribu GPU.")
@@ -81,3 +84,41 @@ def test_same_language_claims_are_not_exempted() -> None:
 def test_an_answer_gives_the_kind_of_thing_asked_for(question: str, answer: str,
                                                      gives: bool) -> None:
     assert lexical.gives_asked(question, answer) is gives
+
+
+TURTLES_Q = "How many species of sea turtles are found in Papua?"
+
+
+@pytest.mark.parametrize(("sentences", "said_of_other"), [
+    ([("Ada empat jenis penyu di Papua.", 0.90), ("Tercatat 253 jenis burung.", 0.81)], True),
+    ([("Ada empat jenis penyu di Papua.", 0.90), ("Tercatat 253 jenis penyu.", 0.86)], False),
+    ([("Ada empat jenis penyu di Papua.", 0.90)], False),  # 253 is not there at all: other checks
+])
+def test_a_number_said_of_something_else_in_the_passage_is_caught(
+        sentences: list[tuple[str, float]], said_of_other: bool) -> None:
+    reason = _said_of_other("There are 253 species of sea turtles in Papua [1].", TURTLES_Q,
+                            sentences, 0.84)
+    assert (reason is not None) is said_of_other
+    assert reason is None or reason.startswith("253 is said of something else")
+
+
+def test_a_name_the_question_gave_is_no_anchor() -> None:
+    sentences = [("Penyu hidup di pantai Papua.", 0.80)]
+    assert _said_of_other("Sea turtles live in Papua [1].", TURTLES_Q, sentences, 0.84) is None
+
+
+def test_check_drops_a_claim_whose_number_belongs_to_another_sentence() -> None:
+    text = ("Papua has four turtle species on its beaches. City officials counted 253 parked "
+            "cars downtown during the busy holiday night market yesterday evening near the old "
+            "harbour.")
+    hit = Hit(chunk_id=1, article_id="papua", title="", text=text, start=0, end=len(text),
+              score=1.0, url=None, published=None, outlet=None, dense_rank=1, bm25_rank=1)
+    emb = HashingEmbedder()
+    evidence = pick("How many turtle species live in Papua?", [hit], emb)
+    wrong = check("Papua has 253 turtle species [1].", evidence, emb, 0.1,
+                  "How many turtle species live in Papua?")
+    assert wrong.text == "" and "253 is said of something else" in wrong.verdicts[0].reason
+    right = check("Papua has four turtle species [1].", evidence, emb, 0.1,
+                  "How many turtle species live in Papua?")
+    assert right.text == "Papua has four turtle species [1]."
+
