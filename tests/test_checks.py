@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from bot.pipeline import lexical
 from bot.pipeline.citations import _said_of_other, _supports, check
-from bot.pipeline.evidence import pick
+from bot.pipeline.evidence import Sentence, pick
 from index.records import Hit
 from tests.fakes import HashingEmbedder
 
@@ -89,6 +90,13 @@ def test_an_answer_gives_the_kind_of_thing_asked_for(question: str, answer: str,
 TURTLES_Q = "How many species of sea turtles are found in Papua?"
 
 
+def reason_for(claim: str, sentences: list[tuple[str, float]]) -> str | None:
+    """`_said_of_other` over (sentence, similarity to the claim) pairs, at a floor of 0.84."""
+    texts = [Sentence(0, len(t), t, 0.0) for t, _ in sentences]
+    sims = np.array([sim for _, sim in sentences], dtype=np.float32)
+    return _said_of_other(claim, TURTLES_Q, texts, sims, 0.84)
+
+
 @pytest.mark.parametrize(("sentences", "said_of_other"), [
     ([("Ada empat jenis penyu di Papua.", 0.90), ("Tercatat 253 jenis burung.", 0.81)], True),
     ([("Ada empat jenis penyu di Papua.", 0.90), ("Tercatat 253 jenis penyu.", 0.86)], False),
@@ -96,15 +104,14 @@ TURTLES_Q = "How many species of sea turtles are found in Papua?"
 ])
 def test_a_number_said_of_something_else_in_the_passage_is_caught(
         sentences: list[tuple[str, float]], said_of_other: bool) -> None:
-    reason = _said_of_other("There are 253 species of sea turtles in Papua [1].", TURTLES_Q,
-                            sentences, 0.84)
+    reason = reason_for("There are 253 species of sea turtles in Papua [1].", sentences)
     assert (reason is not None) is said_of_other
     assert reason is None or reason.startswith("253 is said of something else")
 
 
 def test_a_name_the_question_gave_is_no_anchor() -> None:
     sentences = [("Penyu hidup di pantai Papua.", 0.80)]
-    assert _said_of_other("Sea turtles live in Papua [1].", TURTLES_Q, sentences, 0.84) is None
+    assert reason_for("Sea turtles live in Papua [1].", sentences) is None
 
 
 def test_check_drops_a_claim_whose_number_belongs_to_another_sentence() -> None:

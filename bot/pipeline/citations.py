@@ -18,7 +18,7 @@ import numpy as np
 
 from bot.pipeline import lexical
 from bot.pipeline.evidence import Evidence, Sentence
-from index.embedding import Embedder
+from index.embedding import Embedder, Vectors
 from index.records import Hit
 
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -167,15 +167,17 @@ def _supports(claim: str, passage: str, similarity: float, min_similarity: float
     return None
 
 
-def _said_of_other(claim: str, question: str, sentences: list[tuple[str, float]],
-                   floor: float) -> str | None:
+def _said_of_other(claim: str, question: str, sentences: Sequence[Sentence],
+                   sims: Vectors, floor: float) -> str | None:
     """The reason when a number or name the claim adds to the question occurs in the passage
-    only in sentences unlike the claim (it is said there of something else), else None."""
+    only in sentences unlike the claim (sims: the claim's similarity to each; it is said there
+    of something else), else None."""
     added = [(n, True) for n in lexical.numbers(claim) - lexical.numbers(question)]
     added += [(n, False) for n in lexical.names(claim) - lexical.names(question)]
     for anchor, is_number in added:
-        holding = [sim for text, sim in sentences
-                   if (anchor in lexical.numbers(text) if is_number else anchor in text.lower())]
+        holding = [float(sim) for s, sim in zip(sentences, sims, strict=True)
+                   if (anchor in lexical.numbers(s.text) if is_number
+                       else anchor in s.text.lower())]
         if holding and max(holding) < floor:
             return (f"{anchor} is said of something else in the passage (similarity "
                     f"{max(holding):.2f})")
@@ -195,8 +197,14 @@ def check(draft: str, evidence: Sequence[Evidence], embedder: Embedder,
     shown = {e.n: f"{e.hit.title}\n{e.text}" if e.hit.title else e.text for e in evidence}
     passage_vecs = embedder.embed_passages([shown[e.n] for e in evidence])
     sims = claim_vecs @ passage_vecs.T
-    sentences = [(e.n, s.text) for e in evidence for s in e.sentences]
-    sentence_sims = claim_vecs @ embedder.embed_passages([t for _, t in sentences]).T
+    # Every evidence sentence is embedded once: for the anchors and for the quotes.
+    sentence_vecs = embedder.embed_passages([s.text for e in evidence for s in e.sentences])
+    rows_of: dict[int, slice] = {}
+    start = 0
+    for e in evidence:
+        rows_of[e.n] = slice(start, start + len(e.sentences))
+        start += len(e.sentences)
+    sentence_sims = claim_vecs @ sentence_vecs.T
     anchor_floor = min_similarity + ANCHOR_MARGIN
     verdicts: list[Verdict] = []
     kept_text: list[str] = []
@@ -207,10 +215,8 @@ def check(draft: str, evidence: Sequence[Evidence], embedder: Embedder,
             continue
         valid = [n for n in cited if n in by_n]
         reasons = {n: _supports(claim, shown[n], float(sims[row, n - 1]), min_similarity, asked)
-                   or _said_of_other(claim, question, [(t, float(sim)) for (m, t), sim in
-                                                       zip(sentences, sentence_sims[row],
-                                                           strict=True) if m == n],
-                                     anchor_floor)
+                   or _said_of_other(claim, question, by_n[n].sentences,
+                                     sentence_sims[row, rows_of[n]], anchor_floor)
                    for n in by_n}
         kept = tuple(n for n in valid if reasons[n] is None)
         reason = "supported"
@@ -232,7 +238,8 @@ def check(draft: str, evidence: Sequence[Evidence], embedder: Embedder,
             kept_text.append(claim.rstrip() + "".join(f" [{n}]" for n in kept))
             for n in kept:
                 quotes.setdefault(n, []).append(row)
-    citations = tuple(_citation(by_n[n], [claims[r][0] for r in rows], embedder)
+    citations = tuple(_citation(by_n[n], [claims[r][0] for r in rows], embedder,
+                                sentence_vecs[rows_of[n]])
                       for n, rows in sorted(quotes.items()))
     return Checked(" ".join(_tidy(t) for t in kept_text), citations, tuple(verdicts))
 
@@ -243,13 +250,14 @@ def _tidy(sentence: str) -> str:
     return f"{m.group(1)}{m.group(3)}{m.group(2)}" if m else sentence
 
 
-def _citation(ev: Evidence, claims: list[str], embedder: Embedder) -> Citation:
-    """The passage sentence closest to the claims that cite it becomes the quote."""
+def _citation(ev: Evidence, claims: list[str], embedder: Embedder,
+              vecs: Vectors) -> Citation:
+    """The passage sentence closest to the claims that cite it becomes the quote (vecs: the
+    embeddings of its sentences)."""
     sents = list(ev.sentences)
     if len(sents) == 1:
         best = sents[0]
     else:
-        vecs = embedder.embed_passages([s.text for s in sents])
         claim_vec = embedder.embed_passages([" ".join(claims)])[0]
         overlap = [len(lexical.names(" ".join(claims)) & lexical.names(s.text))
                    + len(lexical.numbers(" ".join(claims)) & lexical.numbers(s.text))
