@@ -21,7 +21,6 @@ from bot.pipeline.evidence import Evidence, Sentence
 from index.embedding import Embedder, Vectors
 from index.records import Hit
 
-_MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 # A claim with no number or name has nothing exact to match: it must be this much more similar.
 UNANCHORED_MARGIN = 0.05
 # A number or name of the claim must be said of the same thing in the passage: the claim
@@ -103,14 +102,14 @@ def _strip_markers(text: str) -> tuple[str, list[int]]:
     a fake citation. Only markers of the original text count as citations.
     """
     ids = _numbers_in(text)
-    while (stripped := _MARKERS.sub("", text)) != text:
+    while (stripped := lexical.MARKERS.sub("", text)) != text:
         text = stripped
     return text, ids
 
 
 def _numbers_in(text: str) -> list[int]:
     # A 5,000-digit "marker" would make int() raise; no passage has such a number anyway.
-    return [int(n) for group in _MARKERS.findall(text) for n in re.findall(r"\d+", group)
+    return [int(n) for group in lexical.MARKERS.findall(text) for n in re.findall(r"\d+", group)
             if len(n) <= 9]
 
 

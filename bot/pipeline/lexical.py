@@ -11,13 +11,14 @@ from index.chunking import sentence_bounds
 _WORD = re.compile(r"\w+(?:['’-]\w+)*", re.UNICODE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME = re.compile(r"\b[A-Z][\w]*(?:['’-]\w+)*")
+_CALENDAR = ("january", "february", "march", "april", "may", "june", "july", "august",
+             "september", "october", "november", "december", "monday", "tuesday", "wednesday",
+             "thursday", "friday", "saturday", "sunday")
 # Capitalized English words that are not names, and generic acronyms a paraphrase may add.
-_NOT_NAMES = {
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
-    "saturday", "sunday", "ceo", "cfo", "cto", "ai", "us", "usa", "uk", "eu", "un", "mr", "mrs",
-    "ms", "dr", "english", "indonesian",
-}
+_NOT_NAMES = {*_CALENDAR, "ceo", "cfo", "cto", "ai", "us", "usa", "uk", "eu", "un", "mr", "mrs",
+              "ms", "dr", "english", "indonesian"}
+# A citation marker of a draft: [1], [1, 2], [1; 3].
+MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _LANGUAGE_NAMES = {"en": "English", "id": "Indonesian", "ms": "Indonesian", "jv": "Indonesian",
                    "de": "German", "fr": "French", "es": "Spanish", "nl": "Dutch",
                    "pt": "Portuguese", "it": "Italian", "zh": "Chinese", "ja": "Japanese",
@@ -180,7 +181,6 @@ def has_kind(text: str, kind: str) -> bool:
     return bool(_NUMBER.search(text))
 
 
-_MARKS = re.compile(r"\[[\d,\s]+\]")  # citation markers are not numbers of the answer
 _COUNTED = re.compile(r"\d+(?:[.,]\d+)*\s+\S+")
 _WHO = re.compile(r"^\W*(who|whom|whose|siapa|siapakah)\b", re.IGNORECASE)
 _NUMBER_WORDS = re.compile(
@@ -188,17 +188,15 @@ _NUMBER_WORDS = re.compile(
     r"thousands?|millions?|satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh|"
     r"puluhan|ratusan|ribuan|jutaan)\b", re.IGNORECASE)
 _TIME_WORDS = re.compile(
-    r"\b(january|february|march|april|may|june|july|august|september|october|november|"
-    r"december|januari|februari|maret|mei|juni|juli|agustus|oktober|desember|monday|"
-    r"tuesday|wednesday|thursday|friday|saturday|sunday|senin|selasa|rabu|kamis|jumat|sabtu|"
-    r"century|abad|decade)\b", re.IGNORECASE)
+    r"\b(" + "|".join(_CALENDAR) + r"|januari|februari|maret|mei|juni|juli|agustus|oktober|"
+    r"desember|senin|selasa|rabu|kamis|jumat|sabtu|century|abad|decade)\b", re.IGNORECASE)
 
 
 def gives_asked(question: str, answer: str) -> bool:
     """False when the question asks who, how many or when and the answer holds no name, no
     number or no time beyond those the question already gave: it answers a neighbouring
     question ("Who did Twitter hire?" answered with "10,000 GPUs")."""
-    answer = _MARKS.sub(" ", answer)
+    answer = MARKERS.sub(" ", answer)  # citation markers are not numbers of the answer
     if _WHO.search(question):  # a word counted by a number is a unit, not a name: 10,000 GPUs
         return bool(names(_COUNTED.sub(" ", answer)) - names(question))
     kind = answer_kind(question)
