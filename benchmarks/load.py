@@ -31,10 +31,11 @@ from benchmarks.datasets import REPO
 from bot import runtime
 from bot.config import Settings
 from bot.engine import Engine
+from bot.pipeline.llm import OpenAIServerGenerator
 from bot.telegram.app import TanyaBot
 from index.embedding import Embedder
 from index.sync import sync
-from tests.bot_harness import serve
+from tests.bot_harness import is_reply, replies, serve
 from tests.fake_telegram import FakeTelegram
 from tests.fakes import HashingEmbedder, fake_answer_settings
 from tests.llama_server import PRESET, llama_servers
@@ -61,11 +62,6 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def _replies(tg: FakeTelegram, user: int) -> list[dict[str, Any]]:
-    """The bot's final messages to a user (queue notices are not answers)."""
-    return [m for m in tg.sent(user) if "in the queue" not in m["plain"]]
-
-
 def _embedding(embedder: Embedder) -> dict[str, Any]:
     """Settings that make the index's recorded embedder match the one in use."""
     return {"embed_model": embedder.name} if isinstance(embedder, HashingEmbedder) else {}
@@ -90,8 +86,8 @@ def one_run(servers: int, users: int, home: Path, embedder: Embedder,
                      else settings.answering())
         generator = runtime.generator(settings)
         for server in running:  # load each model into memory before the clock starts
-            runtime.generator(Settings(llm_url=server.url, llm_model=PRESET))  \
-                .stream([{"role": "user", "content": "Hi"}], 4).__next__()
+            "".join(OpenAIServerGenerator(server.url, PRESET, retries=0).stream(
+                [{"role": "user", "content": "Hi"}], 4))
         tanya = TanyaBot(Engine(settings, embedder, generator, answering), settings)
         finished: dict[int, float] = {}
         started = 0.0
@@ -101,7 +97,7 @@ def one_run(servers: int, users: int, home: Path, embedder: Embedder,
             while not stop.is_set():
                 now = time.perf_counter()
                 for m in tg.sent():
-                    if m["chat_id"] not in finished and "in the queue" not in m["plain"]:
+                    if m["chat_id"] not in finished and is_reply(m):
                         finished[m["chat_id"]] = now - started
                 time.sleep(0.05)
 
@@ -128,7 +124,7 @@ def one_run(servers: int, users: int, home: Path, embedder: Embedder,
     wall = max(times) if times else timeout_s
     return {"servers": servers, "users": users, "delivered": len(finished),
             "lost": users - len(finished),
-            "duplicated": sum(len(_replies(tg, u)) > 1 for u in crowd),
+            "duplicated": sum(len(replies(tg, u)) > 1 for u in crowd),
             "p50_s": round(statistics.median(times), 2) if times else None,
             "p95_s": round(_percentile(times, 0.95), 2) if times else None,
             "wall_s": round(wall, 2), "answers_per_min": round(60 * len(finished) / wall, 2),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from bot.telegram.app import TanyaBot
+from tests.fake_telegram import FakeTelegram
 
 
 async def serve(tanya: TanyaBot, token: str, scenario: Callable[[], Awaitable[None]]) -> None:
@@ -22,3 +24,14 @@ async def serve(tanya: TanyaBot, token: str, scenario: Callable[[], Awaitable[No
             await app.stop()
             await tanya.post_stop(app)
     await tanya.post_shutdown(app)
+
+
+def replies(tg: FakeTelegram, chat_id: int) -> list[dict[str, Any]]:
+    """The bot's messages in a chat that end a question (an answer, a refusal or an error),
+    leaving out the notices of a place in the queue."""
+    return [m for m in tg.sent(chat_id) if is_reply(m)]
+
+
+def is_reply(message: dict[str, Any]) -> bool:
+    """A sent message that ends a question, not a queue notice."""
+    return "in the queue" not in message["plain"]

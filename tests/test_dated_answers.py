@@ -82,32 +82,39 @@ def test_the_cli_lists_every_outlet_of_a_copied_story(store: IndexStore) -> None
     assert "also: Sukamulya rice harvest beats last year's — Harian Timur, 2023-03-01" in text
 
 
-def test_reports_that_date_an_event_differently_are_both_given(tmp_path: Path) -> None:
+Report = tuple[str, str, str, str]  # title, text, outlet, published
+
+
+def two_reports(tmp_path: Path, a: Report, b: Report) -> IndexStore:
+    """An index of two dated reports, with the article ids "a" and "b"."""
     folder = tmp_path / "articles"
-    write_md(folder, "a.md", "Bridge opening set", "The new Kali Mas bridge will open in 2024, "
-             "the city's public works office said.", outlet="Harian Kota", published="2023-01-10")
-    write_md(folder, "b.md", "Bridge opening delayed", "The new Kali Mas bridge will open in "
-             "2025 after a delay in steel deliveries, the office said.", outlet="Warta Jatim",
-             published="2023-09-02")
-    index_dir = tmp_path / "index"
-    run_sync(index_dir, [str(folder)], HashingEmbedder())
-    a = ask(IndexStore(index_dir), "When will the new Kali Mas bridge open?",
-            "The bridge will open in 2024 [1].")
+    for name, (title, text, outlet, published) in (("a", a), ("b", b)):
+        write_md(folder, f"{name}.md", title, text, outlet=outlet, published=published)
+    run_sync(tmp_path / "index", [str(folder)], HashingEmbedder())
+    return IndexStore(tmp_path / "index")
+
+
+def test_reports_that_date_an_event_differently_are_both_given(tmp_path: Path) -> None:
+    store = two_reports(tmp_path,
+                        ("Bridge opening set", "The new Kali Mas bridge will open in 2024, the "
+                         "city's public works office said.", "Harian Kota", "2023-01-10"),
+                        ("Bridge opening delayed", "The new Kali Mas bridge will open in 2025 "
+                         "after a delay in steel deliveries, the office said.", "Warta Jatim",
+                         "2023-09-02"))
+    a = ask(store, "When will the new Kali Mas bridge open?", "The bridge will open in 2024 [1].")
     n = {e.hit.article_id: e.n for e in a.evidence}
     assert a.text == ("The sources disagree: 2025 according to Warta Jatim (2 September 2023) "
                       f"[{n['b']}]; 2024 according to Harian Kota (10 January 2023) [{n['a']}].")
 
 
 def test_independent_reports_that_agree_are_all_cited(tmp_path: Path) -> None:
-    folder = tmp_path / "articles"
-    write_md(folder, "a.md", "Library budget approved", "The council approved 2 million dollars "
-             "for the new library on Monday.", outlet="Town Gazette", published="2024-03-04")
-    write_md(folder, "b.md", "New library funded", "Councillors voted through a library budget "
-             "of 2 million dollars, after a long debate about parking.", outlet="City Post",
-             published="2024-03-05")
-    index_dir = tmp_path / "index"
-    run_sync(index_dir, [str(folder)], HashingEmbedder())
-    a = ask(IndexStore(index_dir), "How many dollars did the council approve for the library?",
+    store = two_reports(tmp_path,
+                        ("Library budget approved", "The council approved 2 million dollars for "
+                         "the new library on Monday.", "Town Gazette", "2024-03-04"),
+                        ("New library funded", "Councillors voted through a library budget of "
+                         "2 million dollars, after a long debate about parking.", "City Post",
+                         "2024-03-05"))
+    a = ask(store, "How many dollars did the council approve for the library?",
             "The council approved 2 million dollars [1].")
     assert a.text == "The council approved 2 million dollars [1]."
     assert {c.outlet for c in a.citations} == {"Town Gazette", "City Post"}

@@ -23,7 +23,7 @@ from bot.pipeline.answer import Answer
 from bot.pipeline.llm import Generator, Messages, OpenAIServerGenerator
 from bot.pipeline.pool import ServerPool
 from bot.telegram.app import MODEL_FAILED, TanyaBot
-from tests.bot_harness import serve
+from tests.bot_harness import replies, serve
 from tests.conftest import run_sync, write_md
 from tests.fake_telegram import FakeTelegram
 from tests.fakes import HashingEmbedder
@@ -166,20 +166,20 @@ def test_killing_one_of_two_servers_mid_stream_loses_and_repeats_no_question(
                          settings)
         assert tanya.workers == 4
 
-        def replies(user: int) -> list[str]:
-            return [m["plain"] for m in tg.sent(user) if "in the queue" not in m["plain"]]
+        def texts(user: int) -> list[str]:
+            return [m["plain"] for m in replies(tg, user)]
 
         async def scenario() -> None:
             for user, question in zip(USERS, QUESTIONS, strict=True):
                 tg.user_message(user, question)
-            await asyncio.to_thread(tg.wait_for, lambda _: all(replies(u) for u in USERS),
+            await asyncio.to_thread(tg.wait_for, lambda _: all(texts(u) for u in USERS),
                                     300)
             await asyncio.sleep(1.0)  # a duplicate answer would arrive now
 
         asyncio.run(serve(tanya, TOKEN, scenario))
         tanya.engine.close()
     assert victim.killed.is_set()
-    got = {u: replies(u) for u in USERS}
+    got = {u: texts(u) for u in USERS}
     assert all(len(r) == 1 for r in got.values()), got  # none lost, none twice
     failed = [u for u, r in got.items() if r == [MODEL_FAILED]]
     assert len(failed) == 1, got  # only the answer that was streaming from the killed server
