@@ -61,6 +61,39 @@ def test_acronyms_and_codes_must_occur_even_when_asked() -> None:
         {"unesco", "ga-181", "g-8"}
 
 
+SHARAPOVA_ID = ("Pada usia sembilan tahun, Sharapova meninggalkan Rusia menuju AS. Kawasan "
+                "Arktik dan Afrika tidak disebut.")
+
+
+@pytest.mark.parametrize(("claim", "missing"), [
+    ("Sharapova left Russia at the age of 9.", None),  # Rusia; "sembilan" is 9
+    ("Sharapova left Russia at the age of 8.", "number 8"),
+    ("The Arctic and Africa are not named.", None),  # Arktik, Afrika
+    ("Sharapova left Rwanda.", "'rwanda'"),  # a different place, not a respelling
+    ("Maria Sharapova left Russia.", "'maria'"),  # no passage gives the full name
+])
+def test_names_in_the_other_spelling_and_numbers_in_words_count(claim: str,
+                                                                  missing: str | None) -> None:
+    reason = _supports(claim, SHARAPOVA_ID, 0.9, 0.1, set())
+    assert reason is None if missing is None else missing in (reason or "")
+
+
+def test_a_full_name_from_another_passage_supports_its_short_form() -> None:
+    shown = " ".join(lexical.words("Remaja putri Rusia, Maria Sharapova, resmi menyandang "
+                                   "gelar. " + SHARAPOVA_ID))
+    assert _supports("Maria Sharapova left Russia.", SHARAPOVA_ID, 0.9, 0.1, set(), shown) is None
+    # The first name must stand beside the surname there, not anywhere in the passages.
+    apart = " ".join(lexical.words("Maria datang. " + SHARAPOVA_ID))
+    assert _supports("Maria Sharapova left Russia.", SHARAPOVA_ID, 0.9, 0.1, set(), apart)
+
+
+def test_spelling_brings_both_languages_to_one_form() -> None:
+    pairs = [("Arctic", "Arktik"), ("Democratic", "Demokratik"), ("Sukarno", "Soekarno"),
+             ("China", "Cina"), ("Mexico", "Meksiko"), ("executive", "eksekutif")]
+    assert all(lexical.spelling(en)[:6] == lexical.spelling(id_)[:6] for en, id_ in pairs)
+    assert lexical.spelling("Rwanda") != lexical.spelling("Rusia")
+
+
 def test_same_language_claims_are_not_exempted() -> None:
     passage = "The minister opened the meeting in Paris."
     asked = lexical.names("Who is the Director-General of UNESCO?")

@@ -113,13 +113,17 @@ def _numbers_in(text: str) -> list[int]:
             if len(n) <= 9]
 
 
-def _missing_name(claim: str, passage: str, asked: set[str], across: bool) -> str | None:
-    """The first name of the claim that the passage lacks.
+def _missing_name(claim: str, passage: str, asked: set[str], across: bool,
+                  shown: str = "") -> str | None:
+    """The first name of the claim that the passage lacks (shown: all the prompt's passages,
+    lower-cased).
 
     Across languages a capitalized English word is often a translated title or institution
     ("Director-General", "Nobel Prize"): one the question itself used is the user's own word,
     not an invented name, unless it is an identifier (an acronym, a code with digits). A name
-    spelled the other language's way (Rusia for Russia) counts as present.
+    spelled the other language's way (Rusia for Russia) counts as present, and so does the
+    rest of a full name another passage gives when this one uses the short form ("Maria
+    Sharapova" where it says "Sharapova").
     """
     low = passage.lower()
     codes = lexical.identifiers(claim)
@@ -129,30 +133,48 @@ def _missing_name(claim: str, passage: str, asked: set[str], across: bool) -> st
             continue
         if across and name not in codes and _respelled(name, spelled):
             continue
+        if _shortened(name, claim, low, shown):
+            continue
         return name
     return None
 
 
+def _shortened(name: str, claim: str, passage: str, shown: str) -> bool:
+    """The claim writes the name beside a word the passage has, and the two stand together
+    in one of the passages shown: a full name the passage shortens."""
+    said, here = lexical.words(claim), set(lexical.words(passage))
+    for i, word in enumerate(said):
+        if word != name:
+            continue
+        pairs = ([(said[i - 1], said[i - 1] + " " + name)] if i else []) + \
+            ([(said[i + 1], name + " " + said[i + 1])] if i + 1 < len(said) else [])
+        if any(other in here and pair in shown for other, pair in pairs):
+            return True
+    return False
+
+
 def _respelled(name: str, words: set[str]) -> bool:
-    """A name written the other language's way: Russia/Rusia, Sukarno/Soekarno."""
-    return any(w[0] == name[0] and SequenceMatcher(None, name, w).ratio() >= RESPELLED
-               for w in words if abs(len(w) - len(name)) <= 2)
+    """A name written the other language's way: Russia/Rusia, Arctic/Arktik, Sukarno/Soekarno
+    (compared in the spelling both languages share, lexical.spelling)."""
+    mine = lexical.spelling(name)
+    return any(w[0] == mine[0] and SequenceMatcher(None, mine, w).ratio() >= RESPELLED
+               for w in map(lexical.spelling, words) if abs(len(w) - len(mine)) <= 2)
 
 
 def _supports(claim: str, passage: str, similarity: float, min_similarity: float,
-              asked: set[str]) -> str | None:
+              asked: set[str], shown: str = "") -> str | None:
     """None when the passage supports the claim, else the reason it does not.
 
     A claim with no number and no name has nothing to match exactly, so it must clear a
     higher similarity bar (UNANCHORED_MARGIN above the normal one). When claim and passage
     share a language, half of the claim's other content words must occur in the passage.
     """
-    missing_numbers = lexical.numbers(claim) - lexical.numbers(passage)
+    missing_numbers = lexical.numbers(claim) - lexical.numbers_written(passage)
     if missing_numbers:
         return f"number {sorted(missing_numbers)[0]} is not in the passage"
     claim_in, passage_in = lexical.language(claim), lexical.language(passage)
     across = lexical.family(claim_in) != lexical.family(passage_in)
-    missing_name = _missing_name(claim, passage, asked, across)
+    missing_name = _missing_name(claim, passage, asked, across, shown)
     if missing_name:
         return f"name {missing_name!r} is not in the passage"
     if claim_in == passage_in:
@@ -175,7 +197,7 @@ def _said_of_other(claim: str, question: str, sentences: Sequence[Sentence],
     added += [(n, False) for n in lexical.names(claim) - lexical.names(question)]
     for anchor, is_number in added:
         holding = [float(sim) for s, sim in zip(sentences, sims, strict=True)
-                   if (anchor in lexical.numbers(s.text) if is_number
+                   if (anchor in lexical.numbers_written(s.text) if is_number
                        else anchor in s.text.lower())]
         if holding and max(holding) < floor:
             return (f"{anchor} is said of something else in the passage (similarity "
@@ -195,6 +217,7 @@ def check(draft: str, evidence: Sequence[Evidence], embedder: Embedder,
     # The model sees each passage with its article title, so the title may support a claim too.
     shown = {e.n: f"{e.hit.title}\n{e.text}" if e.hit.title else e.text for e in evidence}
     passage_vecs = embedder.embed_passages([shown[e.n] for e in evidence])
+    everything = " ".join(lexical.words(" ".join(shown.values())))
     sims = claim_vecs @ passage_vecs.T
     # Every evidence sentence is embedded once: for the anchors and for the quotes.
     sentence_vecs = embedder.embed_passages([s.text for e in evidence for s in e.sentences])
@@ -213,7 +236,8 @@ def check(draft: str, evidence: Sequence[Evidence], embedder: Embedder,
             verdicts.append(Verdict(claim, cited, (), "a question, not a statement"))
             continue
         valid = [n for n in cited if n in by_n]
-        reasons = {n: _supports(claim, shown[n], float(sims[row, n - 1]), min_similarity, asked)
+        reasons = {n: _supports(claim, shown[n], float(sims[row, n - 1]), min_similarity, asked,
+                                everything)
                    or _said_of_other(claim, question, by_n[n].sentences,
                                      sentence_sims[row, rows_of[n]], anchor_floor)
                    for n in by_n}

@@ -104,6 +104,35 @@ def numbers(text: str) -> set[str]:
     return out
 
 
+_UNITS = {word: str(i) for words in (
+    "one two three four five six seven eight nine ten eleven twelve",
+    "satu dua tiga empat lima enam tujuh delapan sembilan sepuluh sebelas")
+    for i, word in enumerate(words.split(), start=1)}
+
+
+def numbers_written(text: str) -> set[str]:
+    """`numbers`, and small numbers written as words ("usia sembilan tahun" holds 9): what a
+    passage says, for checking the digits of a claim against it."""
+    return numbers(text) | {_UNITS[w] for w in words(text) if w in _UNITS}
+
+
+# Indonesian writes borrowed names its own way (Afrika, Arktik, Cina, eksekutif; Soekarno in the
+# old spelling): both
+# spellings are brought to one form before they are compared.
+_RESPELL = ((r"oe", "u"), (r"dj", "j"), (r"tj", "c"), (r"ph", "f"), (r"th", "t"),
+            (r"ch", "c"), (r"x", "ks"), (r"q", "k"), (r"c(?=[^ei]|$)", "k"), (r"v", "f"),
+            (r"y", "i"), (r"(\w)\1", r"\1"))
+
+
+def spelling(word: str) -> str:
+    """A lower-case word in a spelling shared by English and Indonesian (Arctic and Arktik
+    are both 'arktik'); for matching names across the two languages."""
+    out = word.lower()
+    for pattern, replacement in _RESPELL:
+        out = re.sub(pattern, replacement, out)
+    return out
+
+
 def _scaled(raw: str, power: int) -> str:
     """'1,5' juta -> 1500000. A last separator before exactly three digits groups thousands
     (1.500 juta); any other is the decimal mark (1,5 juta = 1.5 million)."""
