@@ -162,3 +162,13 @@ def test_check_drops_a_claim_whose_number_belongs_to_another_sentence() -> None:
                   "How many turtle species live in Papua?")
     assert right.text == "Papua has four turtle species [1]."
 
+
+
+def test_a_claim_citing_a_missing_passage_says_why_the_closest_fails_too() -> None:
+    hit = Hit(chunk_id=1, article_id="musk", title="", text=MUSK_ID, start=0, end=len(MUSK_ID),
+              score=1.0, url=None, published=None, outlet=None, dense_rank=1, bm25_rank=1)
+    emb = HashingEmbedder()
+    evidence = pick("Berapa GPU yang dibeli Twitter?", [hit], emb)
+    reason = check("Twitter bought 20,000 GPUs [2].", evidence, emb, 0.1).verdicts[0].reason
+    assert reason == ("cites [2], which is not one of the passages; closest [1]: "
+                      "number 20000 is not in the passage")

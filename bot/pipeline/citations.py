@@ -252,10 +252,10 @@ def check(draft: str, evidence: Sequence[Evidence], embedder: Embedder,
                           else f"citation [{kept[0]}] added: that passage supports it")
             elif valid:
                 reason = reasons[valid[0]] or ""
-            elif cited:
-                reason = f"cites [{cited[0]}], which is not one of the passages"
-            else:
-                reason = "no citation and no passage supports it"
+            else:  # say why the closest passage does not support it either
+                near = max(by_n, key=lambda n: float(sims[row, n - 1]))
+                reason = (f"cites [{cited[0]}], which is not one of the passages" if cited
+                          else "no citation") + f"; closest [{near}]: {reasons[near]}"
         verdicts.append(Verdict(claim, cited, kept, reason))
         if kept:
             kept_text.append(claim.rstrip() + "".join(f" [{n}]" for n in kept))
