@@ -103,6 +103,11 @@ def test_same_language_claims_are_not_exempted() -> None:
 
 @pytest.mark.parametrize(("question", "answer", "gives"), [
     ("Who did Twitter hire for its AI project?", "Twitter bought 10,000 GPUs [1].", False),
+    ("Which outlet reported that Musk bought the GPUs?",
+     "The outlet reported that Musk bought the GPUs [1].", False),  # the question said back
+    ("Which outlet reported that Musk bought the GPUs?",
+     "Business Insider reported that Musk bought the GPUs [1].", True),
+    ("Why did Musk leave OpenAI?", "Musk left OpenAI because of a power struggle [1].", True),
     ("Who did Twitter hire for its AI project?", "Twitter hired Igor Babuschkin [1].", True),
     ("Siapa yang menolak usulan Musk?", "Altman menolak usulan itu [1].", True),
     ("How many GPUs did Musk buy?", "Musk bought GPUs for Twitter [1].", False),

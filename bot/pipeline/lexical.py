@@ -222,10 +222,13 @@ _TIME_WORDS = re.compile(
 
 
 def gives_asked(question: str, answer: str) -> bool:
-    """False when the question asks who, how many or when and the answer holds no name, no
-    number or no time beyond those the question already gave: it answers a neighbouring
-    question ("Who did Twitter hire?" answered with "10,000 GPUs")."""
+    """False when the answer only says the question back, or when the question asks who, how
+    many or when and the answer holds no name, no number or no time beyond those the question
+    already gave: it answers a neighbouring question ("Who did Twitter hire?" answered with
+    "10,000 GPUs")."""
     answer = MARKERS.sub(" ", answer)  # citation markers are not numbers of the answer
+    if _said_back(question, answer):
+        return False
     if _WHO.search(question):  # a word counted by a number is a unit, not a name: 10,000 GPUs
         return bool(names(_COUNTED.sub(" ", answer)) - names(question))
     kind = answer_kind(question)
@@ -235,3 +238,17 @@ def gives_asked(question: str, answer: str) -> bool:
     if kind == "time":
         return new_number or bool(_TIME_WORDS.search(answer))
     return True
+
+
+# Words an answer may add to the question and still say nothing new.
+_GLUE = frozenset({"a", "an", "the", "is", "are", "was", "were", "be", "been", "it", "its",
+                   "this", "that", "these", "those", "he", "she", "they", "his", "her",
+                   "their", "of", "in", "on", "at", "to", "by", "for", "from", "with", "and",
+                   "or", "as"})
+
+
+def _said_back(question: str, answer: str) -> bool:
+    """The answer adds no word to the question but glue ("Which outlet reported it?" answered
+    "The outlet reported it"); the words of a stopword list would hide "He wanted to run it"."""
+    asked = {stem(w) for w in words(question)}
+    return not {stem(w) for w in words(answer)} - asked - _GLUE
