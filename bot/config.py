@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     citation_min_similarity: float = Field(0.80, ge=-1, le=1, description=(
         "Least claim-passage similarity for a citation to stand. Measured for "
         "multilingual-e5-small; about 0.1 suits MiniLM."))
+    strict_names: bool = Field(False, description=(
+        "Require the names a question uses to occur in the cited passage even when it is in "
+        "another language (by default they are the asker's own words, often translated "
+        "there): fewer wrong answers, more refusals of right ones (README, Answers)."))
     prompts_dir: Path | None = Field(None, description="Folder with the prompt templates "
                                      "(default: prompts/ of this checkout).")
 
@@ -169,7 +173,8 @@ class Settings(BaseSettings):
                                     min_similarity=self.evidence_min_similarity)
         return AnswerSettings(evidence=evidence, search=self.search(),
                               max_tokens=self.answer_max_tokens, timeout_s=self.answer_timeout_s,
-                              min_similarity=self.citation_min_similarity)
+                              min_similarity=self.citation_min_similarity,
+                              strict_names=self.strict_names)
 
     def search(self) -> SearchSettings:
         """Fusion settings for hybrid search."""

@@ -7,7 +7,7 @@ import pytest
 
 from bot.pipeline import lexical
 from bot.pipeline.citations import _said_of_other, _supports, check
-from bot.pipeline.evidence import Sentence, pick
+from bot.pipeline.evidence import EvidenceSettings, Sentence, pick
 from index.records import Hit
 from tests.fakes import HashingEmbedder
 
@@ -177,3 +177,16 @@ def test_a_claim_citing_a_missing_passage_says_why_the_closest_fails_too() -> No
     reason = check("Twitter bought 20,000 GPUs [2].", evidence, emb, 0.1).verdicts[0].reason
     assert reason == ("cites [2], which is not one of the passages; closest [1]: "
                       "number 20000 is not in the passage")
+
+
+def test_strict_names_require_the_questions_own_names_in_the_passage() -> None:
+    text = "Penggunaan kata Halloween berawal pada sekitar tahun 1785 dan berasal dari Kekristenan."
+    hit = Hit(chunk_id=1, article_id="h", title="", text=text, start=0, end=len(text),
+              score=1.0, url=None, published=None, outlet=None, dense_rank=1, bm25_rank=1)
+    emb = HashingEmbedder()
+    question = "When was Halloween formed in England?"
+    evidence = pick(question, [hit], emb, EvidenceSettings(min_similarity=-1.0))
+    claim = "Halloween was formed in England around 1785 [1]."
+    assert check(claim, evidence, emb, -1.0, question).text  # England: the asker's own word
+    strict = check(claim, evidence, emb, -1.0, question, excuse_asked=False)
+    assert strict.text == "" and "'england'" in strict.verdicts[0].reason

@@ -35,6 +35,12 @@ def test_lists_from_comma_separated_env(monkeypatch: pytest.MonkeyPatch) -> None
     assert s.telegram_sync_paths == ["/srv/a", "https://x.test/feed.xml"]
 
 
+def test_strict_names_reach_the_answer_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().answering().strict_names is False
+    monkeypatch.setenv("TANYA_STRICT_NAMES", "true")
+    assert Settings().answering().strict_names is True
+
+
 def test_config_masks_secrets_and_names_sources(monkeypatch: pytest.MonkeyPatch,
                                                 tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)

@@ -43,6 +43,7 @@ class AnswerSettings:
     # score 0.82 or more (5th percentile), unrelated pairs about 0.73 (median).
     min_similarity: float = 0.80
     fallback_coverage: float = 0.6
+    strict_names: bool = False  # the question's names must be in the passage, across languages
     history_turns: int = 3
 
 
@@ -169,7 +170,8 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
           ) -> tuple[str, Status, tuple[Citation, ...], tuple[Verdict, ...]]:
     """What the user gets from a draft: the checked answer, the quoted evidence or the refusal
     (cut: the draft was stopped at the time limit, so only the evidence is trusted)."""
-    checked = citations.check(draft, evidence, embedder, settings.min_similarity, asked)
+    checked = citations.check(draft, evidence, embedder, settings.min_similarity, asked,
+                              excuse_asked=not settings.strict_names)
     text, cites = checked.text, checked.citations
     status: Status = "answered"
     if cut:

@@ -206,10 +206,11 @@ def _said_of_other(claim: str, question: str, sentences: Sequence[Sentence],
 
 
 def check(draft: str, evidence: Sequence[Evidence], embedder: Embedder,
-          min_similarity: float = 0.1, question: str = "") -> Checked:
-    """Verify a draft answer sentence by sentence against the numbered evidence."""
+          min_similarity: float = 0.1, question: str = "", excuse_asked: bool = True) -> Checked:
+    """Verify a draft answer sentence by sentence against the numbered evidence (excuse_asked:
+    across languages, names the question used need not occur in the passage)."""
     claims = split_claims(draft)
-    asked = lexical.names(question)
+    asked = lexical.names(question) if excuse_asked else set()
     if not claims or not evidence:
         return Checked("", (), tuple(Verdict(c, ids, (), "no passages") for c, ids in claims))
     by_n = {e.n: e for e in evidence}
