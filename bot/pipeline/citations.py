@@ -126,30 +126,29 @@ def _missing_name(claim: str, passage: str, asked: set[str], across: bool,
     Sharapova" where it says "Sharapova").
     """
     low = passage.lower()
+    here = set(lexical.words(passage))
     codes = lexical.identifiers(claim)
-    spelled = set(lexical.words(passage)) if across else set()
     for name in sorted(lexical.names(claim)):
         if name in low or (across and name in asked and name not in codes):
             continue
-        if across and name not in codes and _respelled(name, spelled):
+        if across and name not in codes and _respelled(name, here):
             continue
-        if _shortened(name, claim, low, shown):
+        if _shortened(name, lexical.words(claim), here, shown):
             continue
         return name
     return None
 
 
-def _shortened(name: str, claim: str, passage: str, shown: str) -> bool:
-    """The claim writes the name beside a word the passage has, and the two stand together
-    in one of the passages shown: a full name the passage shortens."""
-    said, here = lexical.words(claim), set(lexical.words(passage))
+def _shortened(name: str, said: list[str], here: set[str], shown: str) -> bool:
+    """The claim (its words: said) writes the name beside a word the passage has (here), and
+    the two stand together in one of the passages shown: a full name the passage shortens."""
     for i, word in enumerate(said):
         if word != name:
             continue
-        pairs = ([(said[i - 1], said[i - 1] + " " + name)] if i else []) + \
-            ([(said[i + 1], name + " " + said[i + 1])] if i + 1 < len(said) else [])
-        if any(other in here and pair in shown for other, pair in pairs):
-            return True
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(said) and said[j] in here \
+                    and " ".join(said[min(i, j): max(i, j) + 1]) in shown:
+                return True
     return False
 
 

@@ -117,8 +117,7 @@ def numbers_written(text: str) -> set[str]:
 
 
 # Indonesian writes borrowed names its own way (Afrika, Arktik, Cina, eksekutif; Soekarno in the
-# old spelling): both
-# spellings are brought to one form before they are compared.
+# old spelling): both spellings are brought to one form before they are compared.
 _RESPELL = ((r"oe", "u"), (r"dj", "j"), (r"tj", "c"), (r"ph", "f"), (r"th", "t"),
             (r"ch", "c"), (r"x", "ks"), (r"q", "k"), (r"c(?=[^ei]|$)", "k"), (r"v", "f"),
             (r"y", "i"), (r"(\w)\1", r"\1"))
