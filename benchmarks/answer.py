@@ -190,7 +190,8 @@ def rejudge(path: Path, emb: Embedder, settings: AnswerSettings) -> list[Record]
             asked = a.standalone_question
             text, status, cites, verdicts = judge(asked, when.read(asked, date.today()),
                                                   a.evidence, a.draft, emb, settings,
-                                                  cut="cut_after_s" in a.timings)
+                                                  cut="cut_after_s" in a.timings,
+                                                  picked=a.picked)
             a = replace(a, text=text, status=status, citations=cites, verdicts=verdicts)
         out.append(replace(r, answer=a))
     return out

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
         "Require the names a question uses to occur in the cited passage even when it is in "
         "another language (by default they are the asker's own words, often translated "
         "there): fewer wrong answers, more refusals of right ones (README, Answers)."))
+    answer_pick: bool = Field(True, description=(
+        "Ask the model first which passage answers (a few tokens on the cached prompt): none "
+        "means the refusal, and a named passage is quoted when the written answer fails the "
+        "checks (README, Answers)."))
     prompts_dir: Path | None = Field(None, description="Folder with the prompt templates "
                                      "(default: prompts/ of this checkout).")
 
@@ -174,7 +178,7 @@ class Settings(BaseSettings):
         return AnswerSettings(evidence=evidence, search=self.search(),
                               max_tokens=self.answer_max_tokens, timeout_s=self.answer_timeout_s,
                               min_similarity=self.citation_min_similarity,
-                              strict_names=self.strict_names)
+                              strict_names=self.strict_names, pick=self.answer_pick)
 
     def search(self) -> SearchSettings:
         """Fusion settings for hybrid search."""

@@ -16,6 +16,8 @@ from index.embedding import Vectors
 # Similarity floors on the hashing embedder's scale (bag-of-words cosines are lower than e5's).
 FAKE_EVIDENCE_MIN_SIMILARITY = 0.35
 FAKE_CITATION_MIN_SIMILARITY = 0.1
+# How the passage-pick prompt (prompts/answer_pick.txt) ends.
+PICK_ENDING = "or 0 if no passage answers it."
 
 
 def fake_answer_settings(**changes: object) -> AnswerSettings:
@@ -66,9 +68,11 @@ class HashingEmbedder:
 class ScriptedGenerator:
     """Plays back scripted replies token by token and records every prompt it was given."""
 
-    def __init__(self, *replies: str, name: str = "scripted") -> None:
+    def __init__(self, *replies: str, name: str = "scripted", verdict: str = "") -> None:
         self.replies = list(replies)
         self.prompts: list[list[dict[str, str]]] = []
+        self.picks: list[list[dict[str, str]]] = []
+        self.verdict = verdict  # the reply to the passage-pick prompt ("": names no passage)
         self._name = name
 
     @property
@@ -78,6 +82,10 @@ class ScriptedGenerator:
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         """Yield the next scripted reply in small pieces."""
+        if messages[-1]["content"].endswith(PICK_ENDING):
+            self.picks.append(messages)
+            yield self.verdict
+            return
         self.prompts.append(messages)
         reply = self.replies.pop(0) if self.replies else ""
         yield from re.findall(r"\S+\s*", reply)

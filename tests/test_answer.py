@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.config import Settings
 from bot.engine import Engine, Session
-from bot.pipeline import prompts
-from bot.pipeline.answer import FALLBACK_LEAD, REFUSAL, Answer, Events, Turn, answer
+from bot.pipeline import prompts, verdict
+from bot.pipeline.answer import (
+    FALLBACK_LEAD,
+    REFUSAL,
+    Answer,
+    Events,
+    Turn,
+    answer,
+    retrieve,
+)
 from index.store import IndexStore
 from tests.conftest import run_sync, write_md
 from tests.fakes import HashingEmbedder, ScriptedGenerator, fake_answer_settings
@@ -247,3 +256,58 @@ def test_an_echoed_question_is_not_an_answer(store: IndexStore) -> None:
     a = ask(store, ScriptedGenerator("Why did Musk leave OpenAI [1]?"))
     assert a.verdicts[0].kept == () and "question" in a.verdicts[0].reason
     assert a.status in ("fallback", "refused")
+
+
+# The model's passage pick (bot.pipeline.verdict).
+CATTLE = "What price did farmers get for cattle in Sukamulya?"
+
+
+def test_none_named_is_the_refusal_without_writing_an_answer(store: IndexStore) -> None:
+    gen = ScriptedGenerator("Musk left OpenAI after a power struggle [1].", verdict="0")
+    a = ask(store, gen)
+    assert (a.status, a.text, a.citations, a.picked) == ("refused", REFUSAL, (), 0)
+    assert len(gen.picks) == 1 and gen.prompts == []
+
+
+def test_a_failed_draft_quotes_the_named_passage_where_words_alone_would_refuse(
+        store: IndexStore) -> None:
+    draft = "Cattle in Sukamulya sold for 9,000 rupiah [1]."
+    unread = ask(store, ScriptedGenerator(draft), CATTLE)
+    assert unread.status == "refused"  # no number read: the shared-words rule refuses
+    a = ask(store, ScriptedGenerator(draft, verdict="1"), CATTLE)
+    assert a.status == "fallback" and a.picked == 1 and a.text.startswith(FALLBACK_LEAD)
+    assert a.citations[0].quote == "Prices held at 5,100 rupiah per kilogram."
+    assert f"“{a.citations[0].quote}” [1]" in a.text
+
+
+def test_a_draft_that_passes_is_kept_whatever_passage_was_named(store: IndexStore) -> None:
+    a = ask(store, ScriptedGenerator("Musk left OpenAI after a power struggle [1].",
+                                     verdict="2"), "Why did Musk leave OpenAI?")
+    assert a.status == "answered" and a.text.startswith("Musk left OpenAI")
+
+
+def test_the_pick_shares_the_answer_prompt_up_to_the_question(store: IndexStore) -> None:
+    gen = ScriptedGenerator("Musk left OpenAI after a power struggle [1].", verdict="1")
+    ask(store, gen)
+    pick, written = gen.picks[0], gen.prompts[0]
+    assert pick[0] == written[0]  # the same system text
+    asked = "Question: Why did Musk leave OpenAI?\n"
+    head = written[1]["content"].split(asked)[0] + asked
+    assert pick[1]["content"].startswith(head) and "[1] Musk and OpenAI" in head
+
+
+def test_switched_off_no_pick_is_asked(store: IndexStore) -> None:
+    gen = ScriptedGenerator("Musk left OpenAI after a power struggle [1].", verdict="0")
+    a = answer("Why did Musk leave OpenAI?", store=store, embedder=HashingEmbedder(),
+               generator=gen, prompts=prompts.load(), settings=fake_answer_settings(pick=False))
+    assert gen.picks == [] and a.status == "answered" and a.picked is None
+
+
+@pytest.mark.parametrize(("reply", "read"), [
+    ("1", 1), ("[2]", 2), ("Passage 2.", 2), ("0", 0), ("3", None), ("none", None), ("", None),
+])
+def test_reading_the_reply(store: IndexStore, reply: str, read: int | None) -> None:
+    _, evidence = retrieve(store, HashingEmbedder(), "Why did Musk leave OpenAI?",
+                           fake_answer_settings())
+    two = [evidence[0], replace(evidence[0], n=2)]
+    assert verdict.read(reply, two) == read

@@ -41,6 +41,12 @@ def test_strict_names_reach_the_answer_settings(monkeypatch: pytest.MonkeyPatch)
     assert Settings().answering().strict_names is True
 
 
+def test_the_passage_pick_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().answering().pick is True
+    monkeypatch.setenv("TANYA_ANSWER_PICK", "false")
+    assert Settings().answering().pick is False
+
+
 def test_config_masks_secrets_and_names_sources(monkeypatch: pytest.MonkeyPatch,
                                                 tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Literal
 
-from bot.pipeline import citations, disagree, lexical, when
+from bot.pipeline import citations, disagree, lexical, verdict, when
 from bot.pipeline.citations import Citation, Verdict
 from bot.pipeline.evidence import Evidence, EvidenceSettings, pick
 from bot.pipeline.llm import Generator, Messages
-from bot.pipeline.prompts import Prompts
+from bot.pipeline.prompts import Prompts, passages
 from index.embedding import Embedder
 from index.filters import Filters
 from index.records import Hit
@@ -44,6 +44,7 @@ class AnswerSettings:
     min_similarity: float = 0.80
     fallback_coverage: float = 0.6
     strict_names: bool = False  # the question's names must be in the passage, across languages
+    pick: bool = True  # ask the model which passage answers first (bot.pipeline.verdict)
     history_turns: int = 3
 
 
@@ -70,6 +71,7 @@ class Answer:
     model: str
     timings: dict[str, float]
     filters: Filters = field(default_factory=Filters)
+    picked: int | None = None  # the passage the model named as answering; 0: none
 
 
 @dataclass
@@ -83,11 +85,8 @@ class Events:
 def messages_for(question: str, evidence: Sequence[Evidence], prompts: Prompts) -> Messages:
     """The chat prompt: fixed system text (cached across questions), then passages + question."""
     system = prompts.answer_system.substitute(refusal=REFUSAL)
-    passages = "\n\n".join(
-        f"[{e.n}] {lexical.quoted(e.hit.title)}: {lexical.quoted(e.text)}" if e.hit.title else
-        f"[{e.n}] {lexical.quoted(e.text)}" for e in evidence)
     user = prompts.answer_user.substitute(
-        passages=passages, question=lexical.quoted(question),
+        passages=passages(evidence), question=lexical.quoted(question),
         language=lexical.language_name(lexical.language(question)))
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
@@ -156,29 +155,36 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
         timings["total_s"] = time.perf_counter() - t0
         return Answer(question, asked, REFUSAL, "not_found", (), (), (), "", generator.name,
                       timings, filters)
-    draft = _generate(messages_for(asked, evidence, prompts), generator, settings, events,
-                      timings)
+    t2 = time.perf_counter()
+    picked = verdict.pick(asked, evidence, generator, prompts, REFUSAL) if settings.pick else None
+    timings["pick_s"] = time.perf_counter() - t2
+    draft = "" if picked == 0 else _generate(messages_for(asked, evidence, prompts), generator,
+                                             settings, events, timings)
     text, status, cites, verdicts = judge(asked, intent, evidence, draft, embedder, settings,
-                                          cut="cut_after_s" in timings)
+                                          cut="cut_after_s" in timings, picked=picked)
     timings["total_s"] = time.perf_counter() - t0
     return Answer(question, asked, text, status, cites, tuple(evidence), verdicts,
-                  draft, generator.name, timings, filters)
+                  draft, generator.name, timings, filters, picked)
 
 
 def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], draft: str,
-          embedder: Embedder, settings: AnswerSettings, cut: bool = False
+          embedder: Embedder, settings: AnswerSettings, cut: bool = False,
+          picked: int | None = None
           ) -> tuple[str, Status, tuple[Citation, ...], tuple[Verdict, ...]]:
     """What the user gets from a draft: the checked answer, the quoted evidence or the refusal
-    (cut: the draft was stopped at the time limit, so only the evidence is trusted)."""
+    (cut: the draft was stopped at the time limit, so only the evidence is trusted; picked:
+    the passage the model named as answering, quoted when the draft fails)."""
     checked = citations.check(draft, evidence, embedder, settings.min_similarity, asked,
                               excuse_asked=not settings.strict_names)
     text, cites = checked.text, checked.citations
     status: Status = "answered"
-    if cut:
-        text, status, cites = _fallback(asked, evidence, settings)
-    elif is_refusal(draft):
+    failed = cut or not checked.text or not lexical.gives_asked(asked, checked.text)
+    if is_refusal(draft) and not cut:
         text, status, cites = REFUSAL, "refused", ()
-    elif not checked.text or not lexical.gives_asked(asked, checked.text):
+    elif failed and picked:
+        cite = verdict.quoted(evidence, picked, draft, embedder)
+        text, status, cites = f"{FALLBACK_LEAD} “{cite.quote}” [{cite.n}]", "fallback", (cite,)
+    elif failed:
         text, status, cites = _fallback(asked, evidence, settings)
     if status in ("answered", "fallback"):
         text, status, cites = _dated(asked, intent, evidence, text, status, cites)

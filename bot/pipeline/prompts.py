@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
 from bot.errors import PromptTemplateError
+from bot.pipeline import lexical
+from bot.pipeline.evidence import Evidence
 
 REQUIRED: dict[str, set[str]] = {
     "answer_system": {"refusal"},
     "answer_user": {"passages", "question", "language"},
+    "answer_pick": {"passages", "question"},
     "rewrite": {"history", "question"},
 }
 
@@ -21,6 +25,7 @@ class Prompts:
 
     answer_system: Template
     answer_user: Template
+    answer_pick: Template
     rewrite: Template
 
 
@@ -48,3 +53,10 @@ def load(folder: Path | None = None) -> Prompts:
             raise PromptTemplateError(f"prompt template {path}: missing {missing}, unknown {extra}")
         loaded[name] = template
     return Prompts(**loaded)
+
+
+def passages(evidence: Sequence[Evidence]) -> str:
+    """The numbered passages as the prompts show them (title, then the trimmed text)."""
+    return "\n\n".join(
+        f"[{e.n}] {lexical.quoted(e.hit.title)}: {lexical.quoted(e.text)}" if e.hit.title else
+        f"[{e.n}] {lexical.quoted(e.text)}" for e in evidence)
