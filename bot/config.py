@@ -81,7 +81,7 @@ class Settings(BaseSettings):
         "Require the names a question uses to occur in the cited passage even when it is in "
         "another language (by default they are the asker's own words, often translated "
         "there): fewer wrong answers, more refusals of right ones (README, Answers)."))
-    answer_pick: bool = Field(True, description=(
+    answer_pick: bool = Field(False, description=(
         "Ask the model first which passage answers (a few tokens on the cached prompt): none "
         "means the refusal, and a named passage is quoted when the written answer fails the "
         "checks (README, Answers)."))

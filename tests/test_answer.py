@@ -44,9 +44,10 @@ def store(tmp_path: Path, index_dir: Path, embedder: HashingEmbedder) -> IndexSt
 
 
 def ask(store: IndexStore, gen: ScriptedGenerator, question: str = "Why did Musk leave OpenAI?",
-        history: tuple[Turn, ...] = (), events: Events | None = None) -> Answer:
+        history: tuple[Turn, ...] = (), events: Events | None = None,
+        pick: bool = True) -> Answer:
     return answer(question, store=store, embedder=HashingEmbedder(), generator=gen,
-                  settings=fake_answer_settings(),
+                  settings=fake_answer_settings(pick=pick),
                   prompts=prompts.load(), history=history, events=events)
 
 

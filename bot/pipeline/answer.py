@@ -44,7 +44,7 @@ class AnswerSettings:
     min_similarity: float = 0.80
     fallback_coverage: float = 0.6
     strict_names: bool = False  # the question's names must be in the passage, across languages
-    pick: bool = True  # ask the model which passage answers first (bot.pipeline.verdict)
+    pick: bool = False  # ask the model which passage answers first (bot.pipeline.verdict)
     history_turns: int = 3
 
 
