@@ -38,7 +38,7 @@ from tests.bot_harness import serve
 from tests.conftest import run_sync, write_md
 from tests.fake_telegram import BOT_USERNAME, NOT_MODIFIED, FakeTelegram, parse_html, utf16_len
 from tests.fake_telegram import validate_html as html_error
-from tests.fakes import PICK_ENDING, HashingEmbedder
+from tests.fakes import HashingEmbedder
 
 JSON = dict[str, Any]
 TOKEN = "424242:AAHsecret-Token_value-for-tests"
@@ -95,7 +95,7 @@ class FakeModel:
         out = []
         for p in self.prompts:
             m = re.search(r"^Question: (.*)$", p[-1]["content"], re.M)
-            if not _is_rewrite(p) and not _is_pick(p) and m:
+            if not _is_rewrite(p) and m:
                 out.append(m.group(1))
         return out
 
@@ -106,8 +106,6 @@ class FakeModel:
             m = re.search(r"^Last question: (.*)$", text, re.M)
             last = m.group(1) if m else ""
             return re.sub(r"\bhim\b", "Musk", last)
-        if _is_pick(messages):
-            return "1"  # answers come from passage [1]
         m = re.search(r"^Question: (.*)$", text, re.M)
         question = (m.group(1) if m else "").lower()
         for words, answer in self.RULES:
@@ -127,10 +125,6 @@ class FakeModel:
 
 def _is_rewrite(messages: Messages) -> bool:
     return len(messages) == 1 and "Last question:" in messages[0]["content"]
-
-
-def _is_pick(messages: Messages) -> bool:
-    return messages[-1]["content"].endswith(PICK_ENDING)
 
 
 # ---- the harness ---------------------------------------------------------------------------

@@ -155,9 +155,11 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
         timings["total_s"] = time.perf_counter() - t0
         return Answer(question, asked, REFUSAL, "not_found", (), (), (), "", generator.name,
                       timings, filters)
-    t2 = time.perf_counter()
-    picked = verdict.pick(asked, evidence, generator, prompts, REFUSAL) if settings.pick else None
-    timings["pick_s"] = time.perf_counter() - t2
+    picked = None
+    if settings.pick:
+        t2 = time.perf_counter()
+        picked = verdict.pick(asked, evidence, generator, prompts, REFUSAL)
+        timings["pick_s"] = time.perf_counter() - t2
     draft = "" if picked == 0 else _generate(messages_for(asked, evidence, prompts), generator,
                                              settings, events, timings)
     text, status, cites, verdicts = judge(asked, intent, evidence, draft, embedder, settings,
@@ -182,8 +184,7 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
     if is_refusal(draft) and not cut:
         text, status, cites = REFUSAL, "refused", ()
     elif failed and picked:
-        cite = verdict.quoted(evidence, picked, draft, embedder)
-        text, status, cites = f"{FALLBACK_LEAD} “{cite.quote}” [{cite.n}]", "fallback", (cite,)
+        text, status, cites = _quoting((verdict.quoted(evidence, picked, draft, embedder),))
     elif failed:
         text, status, cites = _fallback(asked, evidence, settings)
     if status in ("answered", "fallback"):
@@ -257,6 +258,10 @@ def _fallback(question: str, evidence: Sequence[Evidence],
               >= settings.fallback_coverage]
     if not strong:
         return REFUSAL, "refused", ()
-    cites = tuple(citations.cite(e, e.best) for e in strong[:2])
+    return _quoting(tuple(citations.cite(e, e.best) for e in strong[:2]))
+
+
+def _quoting(cites: tuple[Citation, ...]) -> tuple[str, Status, tuple[Citation, ...]]:
+    """The fallback answer: the cited sentences quoted, each with its passage number."""
     quotes = " ".join(f"“{c.quote}” [{c.n}]" for c in cites)
     return f"{FALLBACK_LEAD} {quotes}", "fallback", cites
