@@ -191,7 +191,7 @@ def rejudge(path: Path, emb: Embedder, settings: AnswerSettings) -> list[Record]
             text, status, cites, verdicts = judge(asked, when.read(asked, date.today()),
                                                   a.evidence, a.draft, emb, settings,
                                                   cut="cut_after_s" in a.timings,
-                                                  picked=a.picked)
+                                                  found=a.found)
             a = replace(a, text=text, status=status, citations=cites, verdicts=verdicts)
         out.append(replace(r, answer=a))
     return out

@@ -81,10 +81,10 @@ class Settings(BaseSettings):
         "Require the names a question uses to occur in the cited passage even when it is in "
         "another language (by default they are the asker's own words, often translated "
         "there): fewer wrong answers, more refusals of right ones (README, Answers)."))
-    answer_pick: bool = Field(False, description=(
-        "Ask the model first which passage answers (a few tokens on the cached prompt): none "
-        "means the refusal, and a named passage is quoted when the written answer fails the "
-        "checks (README, Answers)."))
+    answer_verdict: bool = Field(False, description=(
+        "Ask the model first whether the passages answer (a few tokens on the cached "
+        "prompt): no means the refusal, and after yes a written answer that fails the checks "
+        "is replaced by a quote of the passage it cites (README, Answers)."))
     prompts_dir: Path | None = Field(None, description="Folder with the prompt templates "
                                      "(default: prompts/ of this checkout).")
 
@@ -178,7 +178,7 @@ class Settings(BaseSettings):
         return AnswerSettings(evidence=evidence, search=self.search(),
                               max_tokens=self.answer_max_tokens, timeout_s=self.answer_timeout_s,
                               min_similarity=self.citation_min_similarity,
-                              strict_names=self.strict_names, pick=self.answer_pick)
+                              strict_names=self.strict_names, verdict=self.answer_verdict)
 
     def search(self) -> SearchSettings:
         """Fusion settings for hybrid search."""

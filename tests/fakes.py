@@ -16,8 +16,8 @@ from index.embedding import Vectors
 # Similarity floors on the hashing embedder's scale (bag-of-words cosines are lower than e5's).
 FAKE_EVIDENCE_MIN_SIMILARITY = 0.35
 FAKE_CITATION_MIN_SIMILARITY = 0.1
-# How the passage-pick prompt (prompts/answer_pick.txt) ends.
-PICK_ENDING = "or 0 if no passage answers it."
+# How the verdict prompt (prompts/answer_verdict.txt) ends.
+VERDICT_ENDING = "Reply yes or no."
 
 
 def fake_answer_settings(**changes: object) -> AnswerSettings:
@@ -71,8 +71,8 @@ class ScriptedGenerator:
     def __init__(self, *replies: str, name: str = "scripted", verdict: str = "") -> None:
         self.replies = list(replies)
         self.prompts: list[list[dict[str, str]]] = []
-        self.picks: list[list[dict[str, str]]] = []
-        self.verdict = verdict  # the reply to the passage-pick prompt ("": names no passage)
+        self.verdict_prompts: list[list[dict[str, str]]] = []
+        self.verdict = verdict  # the reply to the verdict prompt ("": neither yes nor no)
         self._name = name
 
     @property
@@ -82,8 +82,8 @@ class ScriptedGenerator:
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         """Yield the next scripted reply in small pieces."""
-        if messages[-1]["content"].endswith(PICK_ENDING):
-            self.picks.append(messages)
+        if messages[-1]["content"].endswith(VERDICT_ENDING):
+            self.verdict_prompts.append(messages)
             yield self.verdict
             return
         self.prompts.append(messages)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ from bot.pipeline.answer import (
     Events,
     Turn,
     answer,
-    retrieve,
 )
 from index.store import IndexStore
 from tests.conftest import run_sync, write_md
@@ -45,9 +43,9 @@ def store(tmp_path: Path, index_dir: Path, embedder: HashingEmbedder) -> IndexSt
 
 def ask(store: IndexStore, gen: ScriptedGenerator, question: str = "Why did Musk leave OpenAI?",
         history: tuple[Turn, ...] = (), events: Events | None = None,
-        pick: bool = True) -> Answer:
+        with_verdict: bool = True) -> Answer:
     return answer(question, store=store, embedder=HashingEmbedder(), generator=gen,
-                  settings=fake_answer_settings(pick=pick),
+                  settings=fake_answer_settings(verdict=with_verdict),
                   prompts=prompts.load(), history=history, events=events)
 
 
@@ -259,56 +257,55 @@ def test_an_echoed_question_is_not_an_answer(store: IndexStore) -> None:
     assert a.status in ("fallback", "refused")
 
 
-# The model's passage pick (bot.pipeline.verdict).
+# The model's verdict on the evidence (bot.pipeline.verdict).
 CATTLE = "What price did farmers get for cattle in Sukamulya?"
 
 
-def test_none_named_is_the_refusal_without_writing_an_answer(store: IndexStore) -> None:
-    gen = ScriptedGenerator("Musk left OpenAI after a power struggle [1].", verdict="0")
+def test_no_is_the_refusal_without_writing_an_answer(store: IndexStore) -> None:
+    gen = ScriptedGenerator("Musk left OpenAI after a power struggle [1].", verdict="No.")
     a = ask(store, gen)
-    assert (a.status, a.text, a.citations, a.picked) == ("refused", REFUSAL, (), 0)
-    assert len(gen.picks) == 1 and gen.prompts == []
+    assert (a.status, a.text, a.citations, a.found) == ("refused", REFUSAL, (), False)
+    assert len(gen.verdict_prompts) == 1 and gen.prompts == []
 
 
-def test_a_failed_draft_quotes_the_named_passage_where_words_alone_would_refuse(
+def test_after_yes_a_failed_draft_quotes_its_passage_where_words_alone_would_refuse(
         store: IndexStore) -> None:
     draft = "Cattle in Sukamulya sold for 9,000 rupiah [1]."
     unread = ask(store, ScriptedGenerator(draft), CATTLE)
     assert unread.status == "refused"  # no number read: the shared-words rule refuses
-    a = ask(store, ScriptedGenerator(draft, verdict="1"), CATTLE)
-    assert a.status == "fallback" and a.picked == 1 and a.text.startswith(FALLBACK_LEAD)
+    a = ask(store, ScriptedGenerator(draft, verdict="Yes [1]."), CATTLE)
+    assert a.status == "fallback" and a.found is True and a.text.startswith(FALLBACK_LEAD)
     assert a.citations[0].quote == "Prices held at 5,100 rupiah per kilogram."
     assert f"“{a.citations[0].quote}” [1]" in a.text
 
 
-def test_a_draft_that_passes_is_kept_whatever_passage_was_named(store: IndexStore) -> None:
+def test_a_draft_that_passes_after_yes_is_kept(store: IndexStore) -> None:
     a = ask(store, ScriptedGenerator("Musk left OpenAI after a power struggle [1].",
-                                     verdict="2"), "Why did Musk leave OpenAI?")
+                                     verdict="yes"), "Why did Musk leave OpenAI?")
     assert a.status == "answered" and a.text.startswith("Musk left OpenAI")
 
 
-def test_the_pick_shares_the_answer_prompt_up_to_the_question(store: IndexStore) -> None:
-    gen = ScriptedGenerator("Musk left OpenAI after a power struggle [1].", verdict="1")
+def test_the_verdict_shares_the_answer_prompt_up_to_the_question(store: IndexStore) -> None:
+    gen = ScriptedGenerator("Musk left OpenAI after a power struggle [1].", verdict="yes")
     ask(store, gen)
-    pick, written = gen.picks[0], gen.prompts[0]
-    assert pick[0] == written[0]  # the same system text
-    asked = "Question: Why did Musk leave OpenAI?\n"
-    head = written[1]["content"].split(asked)[0] + asked
-    assert pick[1]["content"].startswith(head) and "[1] Musk and OpenAI" in head
+    asked, written = gen.verdict_prompts[0], gen.prompts[0]
+    assert asked[0] == written[0]  # the same system text
+    question = "Question: Why did Musk leave OpenAI?\n"
+    head = written[1]["content"].split(question)[0] + question
+    assert asked[1]["content"].startswith(head) and "[1] Musk and OpenAI" in head
 
 
-def test_switched_off_no_pick_is_asked(store: IndexStore) -> None:
-    gen = ScriptedGenerator("Musk left OpenAI after a power struggle [1].", verdict="0")
+def test_switched_off_no_verdict_is_asked(store: IndexStore) -> None:
+    gen = ScriptedGenerator("Musk left OpenAI after a power struggle [1].", verdict="no")
     a = answer("Why did Musk leave OpenAI?", store=store, embedder=HashingEmbedder(),
-               generator=gen, prompts=prompts.load(), settings=fake_answer_settings(pick=False))
-    assert gen.picks == [] and a.status == "answered" and a.picked is None
+               generator=gen, prompts=prompts.load(),
+               settings=fake_answer_settings(verdict=False))
+    assert gen.verdict_prompts == [] and a.status == "answered" and a.found is None
 
 
 @pytest.mark.parametrize(("reply", "read"), [
-    ("1", 1), ("[2]", 2), ("Passage 2.", 2), ("0", 0), ("3", None), ("none", None), ("", None),
+    ("yes", True), ("Yes [1].", True), ("Ya.", True), ("No.", False), ("no", False),
+    ("Tidak", False), ("none", None), ("Nobody knows", None), ("1", None), ("", None),
 ])
-def test_reading_the_reply(store: IndexStore, reply: str, read: int | None) -> None:
-    _, evidence = retrieve(store, HashingEmbedder(), "Why did Musk leave OpenAI?",
-                           fake_answer_settings())
-    two = [evidence[0], replace(evidence[0], n=2)]
-    assert verdict.read(reply, two) == read
+def test_reading_the_reply(reply: str, read: bool | None) -> None:
+    assert verdict.read(reply) == read

@@ -41,10 +41,10 @@ def test_strict_names_reach_the_answer_settings(monkeypatch: pytest.MonkeyPatch)
     assert Settings().answering().strict_names is True
 
 
-def test_the_passage_pick_can_be_switched_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert Settings().answering().pick is False
-    monkeypatch.setenv("TANYA_ANSWER_PICK", "true")
-    assert Settings().answering().pick is True
+def test_the_model_verdict_can_be_switched_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().answering().verdict is False
+    monkeypatch.setenv("TANYA_ANSWER_VERDICT", "true")
+    assert Settings().answering().verdict is True
 
 
 def test_config_masks_secrets_and_names_sources(monkeypatch: pytest.MonkeyPatch,

@@ -44,7 +44,7 @@ class AnswerSettings:
     min_similarity: float = 0.80
     fallback_coverage: float = 0.6
     strict_names: bool = False  # the question's names must be in the passage, across languages
-    pick: bool = False  # ask the model which passage answers first (bot.pipeline.verdict)
+    verdict: bool = False  # ask the model first whether the passages answer (pipeline.verdict)
     history_turns: int = 3
 
 
@@ -71,7 +71,7 @@ class Answer:
     model: str
     timings: dict[str, float]
     filters: Filters = field(default_factory=Filters)
-    picked: int | None = None  # the passage the model named as answering; 0: none
+    found: bool | None = None  # the model's verdict: the passages answer (None: not asked)
 
 
 @dataclass
@@ -155,27 +155,27 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
         timings["total_s"] = time.perf_counter() - t0
         return Answer(question, asked, REFUSAL, "not_found", (), (), (), "", generator.name,
                       timings, filters)
-    picked = None
-    if settings.pick:
+    found = None
+    if settings.verdict:
         t2 = time.perf_counter()
-        picked = verdict.pick(asked, evidence, generator, prompts, REFUSAL)
-        timings["pick_s"] = time.perf_counter() - t2
-    draft = "" if picked == 0 else _generate(messages_for(asked, evidence, prompts), generator,
-                                             settings, events, timings)
+        found = verdict.ask(asked, evidence, generator, prompts, REFUSAL)
+        timings["verdict_s"] = time.perf_counter() - t2
+    draft = "" if found is False else _generate(messages_for(asked, evidence, prompts),
+                                                generator, settings, events, timings)
     text, status, cites, verdicts = judge(asked, intent, evidence, draft, embedder, settings,
-                                          cut="cut_after_s" in timings, picked=picked)
+                                          cut="cut_after_s" in timings, found=found)
     timings["total_s"] = time.perf_counter() - t0
     return Answer(question, asked, text, status, cites, tuple(evidence), verdicts,
-                  draft, generator.name, timings, filters, picked)
+                  draft, generator.name, timings, filters, found)
 
 
 def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], draft: str,
           embedder: Embedder, settings: AnswerSettings, cut: bool = False,
-          picked: int | None = None
+          found: bool | None = None
           ) -> tuple[str, Status, tuple[Citation, ...], tuple[Verdict, ...]]:
     """What the user gets from a draft: the checked answer, the quoted evidence or the refusal
-    (cut: the draft was stopped at the time limit, so only the evidence is trusted; picked:
-    the passage the model named as answering, quoted when the draft fails)."""
+    (cut: the draft was stopped at the time limit, so only the evidence is trusted; found:
+    the model said the passages answer, so a failed draft's cited passage is quoted)."""
     checked = citations.check(draft, evidence, embedder, settings.min_similarity, asked,
                               excuse_asked=not settings.strict_names)
     text, cites = checked.text, checked.citations
@@ -183,8 +183,8 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
     failed = cut or not checked.text or not lexical.gives_asked(asked, checked.text)
     if is_refusal(draft) and not cut:
         text, status, cites = REFUSAL, "refused", ()
-    elif failed and picked:
-        text, status, cites = _quoting((verdict.quoted(evidence, picked, draft, embedder),))
+    elif failed and found:
+        text, status, cites = _quoting((verdict.quoted(evidence, draft, embedder),))
     elif failed:
         text, status, cites = _fallback(asked, evidence, settings)
     if status in ("answered", "fallback"):

@@ -14,7 +14,7 @@ from bot.pipeline.evidence import Evidence
 REQUIRED: dict[str, set[str]] = {
     "answer_system": {"refusal"},
     "answer_user": {"passages", "question", "language"},
-    "answer_pick": {"passages", "question"},
+    "answer_verdict": {"passages", "question"},
     "rewrite": {"history", "question"},
 }
 
@@ -25,7 +25,7 @@ class Prompts:
 
     answer_system: Template
     answer_user: Template
-    answer_pick: Template
+    answer_verdict: Template
     rewrite: Template
 
 
