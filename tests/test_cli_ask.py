@@ -54,6 +54,19 @@ def test_ask_json_lines(scripted: ScriptedGenerator) -> None:
     assert final["draft"] == "".join(e["text"] for e in events if e["event"] == "token")
 
 
+def test_ask_json_reports_the_models_verdict(scripted: ScriptedGenerator,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    scripted.verdict = "No."
+    scripted.replies.append("Musk left OpenAI after a power struggle [1].")
+    plain = json.loads(runner.invoke(app, ["ask", "Why did Musk leave OpenAI?", "--json"]
+                                     ).stdout.splitlines()[-1])
+    monkeypatch.setenv("TANYA_ANSWER_VERDICT", "true")
+    asked = json.loads(runner.invoke(app, ["ask", "Why did Musk leave OpenAI?", "--json"]
+                                     ).stdout.splitlines()[-1])
+    assert (plain["model_says_answered"], plain["status"]) == (None, "answered")
+    assert (asked["model_says_answered"], asked["status"], asked["draft"]) == (False, "refused", "")
+
+
 def test_chat_keeps_context_and_starts_over(scripted: ScriptedGenerator) -> None:
     scripted.replies += ["Musk left OpenAI after a power struggle [1].",
                          "Who refused Musk's plan?", "Altman and the other founders [1].",

@@ -116,7 +116,8 @@ def answer_dict(a: Answer) -> dict[str, Any]:
             "answer": a.text, "status": a.status,
             "citations": [asdict(c) for c in a.citations],
             "passages": [evidence_dict(e) for e in a.evidence],
-            "checks": [asdict(v) for v in a.verdicts], "draft": a.draft, "model": a.model,
+            "checks": [asdict(v) for v in a.verdicts], "draft": a.draft,
+            "model_says_answered": a.found, "model": a.model,
             "timings": {k: round(v, 3) for k, v in a.timings.items()},
             "filters": filters_dict(a.filters)}
 
