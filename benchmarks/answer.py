@@ -2,7 +2,8 @@
 
 Groups of questions, each asked over the passages of the set it comes from:
 - `en`: the English dev set (benchmarks/dev_en: 160 answerable, 70 unanswerable);
-- `id`: the same questions in their original Indonesian.
+- `id`: the same questions in their original Indonesian;
+- `why`: the why/how dev set (benchmarks/dev_why), in English; `why-id`: its Indonesian versions.
 
 Per group: answer accuracy (a gold answer is in the answer), answered-but-wrong (an answer
 or quoted fallback without a gold answer, as a share of the answerable questions), citation
@@ -33,18 +34,19 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from benchmarks.datasets import DATASETS, NAMES, english
+from benchmarks.datasets import DATASETS, NAMES, english, why
 from bot.config import Settings
 from bot.evaluation.runner import build_index, contains_answer
 from bot.evaluation.sets import QAItem, QASet, load
 from bot.pipeline import models, prompts, when
-from bot.pipeline.answer import Answer, AnswerSettings, answer, is_refusal, judge, messages_for
+from bot.pipeline.answer import Answer, AnswerSettings, answer, messages_for
+from bot.pipeline.decision import is_refusal, judge
 from bot.pipeline.llm import LlamaCppGenerator
 from index.embedding import Embedder
 from index.embedding.bundled import BundledE5Embedder
 from index.store import IndexStore
 
-GROUPS = ("en", "id")
+GROUPS = ("en", "id", "why", "why-id")
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,9 @@ def question_sets(group: str, datasets: Path, limit: int | None) -> dict[str, QA
     """The questions of one group, per shared set (English dev set or its Indonesian source)."""
     out = {}
     for name in NAMES:
+        if group.startswith("why"):
+            out[name] = why(name, "id" if group == "why-id" else "en", datasets).sample(limit)
+            continue
         en = english(name, datasets)
         if group == "en":
             out[name] = en.sample(limit)
@@ -188,11 +193,11 @@ def rejudge(path: Path, emb: Embedder, settings: AnswerSettings) -> list[Record]
         a = r.answer
         if a.evidence:
             asked = a.standalone_question
-            text, status, cites, verdicts = judge(asked, when.read(asked, date.today()),
-                                                  a.evidence, a.draft, emb, settings,
-                                                  cut="cut_after_s" in a.timings,
-                                                  found=a.found)
-            a = replace(a, text=text, status=status, citations=cites, verdicts=verdicts)
+            j = judge(asked, when.read(asked, date.today()), a.evidence, a.draft, emb, settings,
+                      cut="cut_after_s" in a.timings, found=a.found, scores=a.token_scores,
+                      second=a.second_draft if a.second_question else None)
+            a = replace(a, text=j.text, status=j.status, citations=j.citations,
+                        verdicts=j.verdicts, signals=j.signals, confidence=j.confidence)
         out.append(replace(r, answer=a))
     return out
 
@@ -206,7 +211,7 @@ def main() -> None:
     """Command line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default=Settings.model_fields["model"].default)
-    ap.add_argument("--groups", nargs="+", choices=GROUPS, default=list(GROUPS))
+    ap.add_argument("--groups", nargs="+", choices=GROUPS, default=list(GROUPS[:2]))
     ap.add_argument("--datasets-dir", type=Path, default=DATASETS)
     ap.add_argument("--limit", type=int, default=None, help="questions per set and group")
     ap.add_argument("--records", type=Path, help="pickle every question's Answer here")
@@ -237,10 +242,10 @@ def main() -> None:
             recs, prompt_s = run(group, sets, stores, emb, gen, settings)
             results[group] = score(recs, prompt_s)
             records += recs
+            if args.records:  # after every group, so a long run keeps what it measured
+                args.records.write_bytes(pickle.dumps(records))
         for store in stores.values():
             store.close()
-    if args.records:
-        args.records.write_bytes(pickle.dumps(records))
     if args.json:
         print(json.dumps({"preset": args.preset, "results": results}))
         return

@@ -16,6 +16,7 @@ REPO = Path(__file__).resolve().parent.parent
 DATASETS = REPO.parent / "shared" / "datasets"
 NAMES = ("facqa", "tydiqa-id", "idk-mrc")
 DEV_EN = Path(__file__).resolve().parent / "dev_en" / "questions.jsonl"
+DEV_WHY = Path(__file__).resolve().parent / "dev_why" / "questions.jsonl"
 
 
 def english(name: str, datasets: Path = DATASETS, questions: Path = DEV_EN) -> QASet:
@@ -35,3 +36,21 @@ def english(name: str, datasets: Path = DATASETS, questions: Path = DEV_EN) -> Q
         items.append(QAItem(row["id"], row["question"], answers, source.passage_id,
                             bool(row["answerable"])))
     return QASet(f"{name}-en", base.passages, items)
+
+
+def why(name: str, language: str = "en", datasets: Path = DATASETS,
+        questions: Path = DEV_WHY) -> QASet:
+    """The why/how dev questions of one shared set (benchmarks/dev_why), in English or in
+    their Indonesian versions; a right answer holds one of the key phrases of either language.
+    """
+    base = load(datasets / name)
+    items = []
+    for line in questions.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        asked = row["question"] if language == "en" else row["question_id"]
+        if row["set"] != name or not asked:
+            continue
+        answers = tuple(dict.fromkeys([*row["key_phrases"], *row["key_phrases_id"]]))
+        items.append(QAItem(row["id"], asked, answers, row["passage_id"],
+                            bool(row["answerable"])))
+    return QASet(f"{name}-why-{language}", base.passages, items)

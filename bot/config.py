@@ -9,6 +9,7 @@ from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.pipeline import calibrator
 from bot.pipeline.answer import AnswerSettings
 from bot.pipeline.evidence import EvidenceSettings
 from index.chunking import ChunkSettings
@@ -85,6 +86,15 @@ class Settings(BaseSettings):
         "Ask the model first whether the passages answer (a few tokens on the cached "
         "prompt): no means the refusal, and after yes a written answer that fails the checks "
         "is replaced by a quote of the passage it cites (README, Answers)."))
+    answer_crosslingual: bool = Field(False, description=(
+        "When the question and the articles are in different languages, also put the "
+        "question into the articles' language and answer it there, to record whether the two "
+        "answers agree (a signal for the calibrated decision; costs a translation and a second "
+        "draft, so off until a fitted calibration uses it)."))
+    answer_min_accuracy: float = Field(0.9, ge=0.5, le=0.99, description=(
+        "How sure tanya must be to show an answer or a quote, as the accuracy wanted of what "
+        "is shown: the calibrated decision (bot/pipeline/calibration.json, when fitted) shows "
+        "the draft, else the evidence sentence, only above the threshold measured for it."))
     prompts_dir: Path | None = Field(None, description="Folder with the prompt templates "
                                      "(default: prompts/ of this checkout).")
 
@@ -178,7 +188,10 @@ class Settings(BaseSettings):
         return AnswerSettings(evidence=evidence, search=self.search(),
                               max_tokens=self.answer_max_tokens, timeout_s=self.answer_timeout_s,
                               min_similarity=self.citation_min_similarity,
-                              strict_names=self.strict_names, verdict=self.answer_verdict)
+                              strict_names=self.strict_names, verdict=self.answer_verdict,
+                              crosslingual=self.answer_crosslingual,
+                              calibration=calibrator.load(),
+                              min_accuracy=self.answer_min_accuracy)
 
     def search(self) -> SearchSettings:
         """Fusion settings for hybrid search."""

@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.errors import GenerationError, TanyaBotError
 from bot.pipeline import prompts as prompt_files
 from bot.pipeline.answer import Answer, AnswerSettings, Events, Turn, answer
-from bot.pipeline.llm import Generator, Messages
+from bot.pipeline.llm import Generator, Messages, Scores
 from index.embedding import Embedder
 from index.filters import Filters
 from index.store import IndexStore
@@ -69,9 +69,10 @@ class PendingGenerator:
         """Name of the loaded model."""
         return self.ready().name
 
-    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+    def stream(self, messages: Messages, max_tokens: int, *,
+               scores: Scores | None = None) -> Iterator[str]:
         """Stream from the loaded model."""
-        return self.ready().stream(messages, max_tokens)
+        return self.ready().stream(messages, max_tokens, scores=scores)
 
 
 class Engine:

@@ -68,8 +68,10 @@ class HashingEmbedder:
 class ScriptedGenerator:
     """Plays back scripted replies token by token and records every prompt it was given."""
 
-    def __init__(self, *replies: str, name: str = "scripted", verdict: str = "") -> None:
+    def __init__(self, *replies: str, name: str = "scripted", verdict: str = "",
+                 logprob: float = -0.1) -> None:
         self.replies = list(replies)
+        self.logprob = logprob  # every token's log-probability, when asked for
         self.prompts: list[list[dict[str, str]]] = []
         self.verdict_prompts: list[list[dict[str, str]]] = []
         self.verdict = verdict  # the reply to the verdict prompt ("": neither yes nor no)
@@ -80,12 +82,16 @@ class ScriptedGenerator:
         """Model identity."""
         return self._name
 
-    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
-        """Yield the next scripted reply in small pieces."""
+    def stream(self, messages: list[dict[str, str]], max_tokens: int, *,
+               scores: list[tuple[str, float]] | None = None) -> Iterator[str]:
+        """Yield the next scripted reply in small pieces (each scored `logprob` when asked)."""
         if messages[-1]["content"].endswith(VERDICT_ENDING):
             self.verdict_prompts.append(messages)
             yield self.verdict
             return
         self.prompts.append(messages)
         reply = self.replies.pop(0) if self.replies else ""
-        yield from re.findall(r"\S+\s*", reply)
+        for piece in re.findall(r"\S+\s*", reply):
+            if scores is not None:
+                scores.append((piece, self.logprob))
+            yield piece

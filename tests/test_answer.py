@@ -6,19 +6,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.config import Settings
 from bot.engine import Engine, Session
 from bot.pipeline import prompts, verdict
-from bot.pipeline.answer import (
-    FALLBACK_LEAD,
-    REFUSAL,
-    Answer,
-    Events,
-    Turn,
-    answer,
-)
+from bot.pipeline.answer import Answer, Events, Turn, answer
+from bot.pipeline.calibrator import Calibration, Logistic
+from bot.pipeline.decision import FALLBACK_LEAD, REFUSAL
 from index.store import IndexStore
 from tests.conftest import run_sync, write_md
 from tests.fakes import HashingEmbedder, ScriptedGenerator, fake_answer_settings
@@ -195,7 +191,8 @@ def test_session_keeps_history_and_sees_new_articles(store: IndexStore, tmp_path
 class SlowGenerator(ScriptedGenerator):
     """Streams forever, one piece at a time, like a model that never stops."""
 
-    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+    def stream(self, messages: list[dict[str, str]], max_tokens: int,
+               **_: object) -> Iterator[str]:
         self.prompts.append(messages)
         while True:
             time.sleep(0.01)
@@ -309,3 +306,50 @@ def test_switched_off_no_verdict_is_asked(store: IndexStore) -> None:
 ])
 def test_reading_the_reply(reply: str, read: bool | None) -> None:
     assert verdict.read(reply) == read
+
+
+def _calibration(answer_bias: float, quote_bias: float) -> Calibration:
+    def model(bias: float) -> Logistic:
+        return Logistic(("lp_mean",), np.array([0.0]), np.array([1.0]), np.array([1.0]), bias)
+    return Calibration(model(answer_bias), model(quote_bias), {0.9: (0.8, 0.8)}, {})
+
+
+@pytest.mark.parametrize(("answer_bias", "quote_bias", "status"),
+                         [(5.0, -5.0, "answered"), (-5.0, 5.0, "fallback"),
+                          (-5.0, -5.0, "refused")])
+def test_the_calibrated_decision_answers_quotes_or_refuses(
+        store: IndexStore, answer_bias: float, quote_bias: float, status: str) -> None:
+    gen = ScriptedGenerator("Musk left OpenAI after a power struggle [1].", logprob=0.0)
+    a = answer("Why did Musk leave OpenAI?", store=store, embedder=HashingEmbedder(),
+               generator=gen, prompts=prompts.load(),
+               settings=fake_answer_settings(calibration=_calibration(answer_bias, quote_bias)))
+    assert a.status == status
+    assert a.signals["p_answer"] == pytest.approx(1 / (1 + np.exp(-answer_bias)))
+    if status == "answered":
+        assert a.text == "Musk left OpenAI after a power struggle [1]." and a.confidence
+    elif status == "fallback":
+        assert a.text.startswith(FALLBACK_LEAD) and a.citations[0].quote in MUSK
+    else:
+        assert (a.text, a.citations, a.confidence) == (REFUSAL, (), None)
+
+
+def test_the_question_is_also_asked_in_the_articles_language(tmp_path: Path) -> None:
+    folder, index_dir = tmp_path / "articles", tmp_path / "index"
+    write_md(folder, "musk.md", "Musk dan OpenAI", "Perebutan kekuasaan menyebabkan kepergian "
+             "Musk dari OpenAI pada tahun 2018. Musk mengusulkan agar dirinya sendiri yang "
+             "memimpin OpenAI, tetapi para pendiri lain menolak usulan itu.")
+    run_sync(index_dir, [str(folder)], HashingEmbedder())
+    gen = ScriptedGenerator("A power struggle made Musk leave OpenAI [1].",
+                            "Mengapa Musk meninggalkan OpenAI?",
+                            "Perebutan kekuasaan menyebabkan kepergian Musk [1].")
+    idx = IndexStore(index_dir)
+    a = answer("Why did Musk leave OpenAI in 2018?", store=idx, embedder=HashingEmbedder(),
+               generator=gen, prompts=prompts.load(),
+               settings=fake_answer_settings(crosslingual=True))
+    idx.close()
+    assert a.second_question == "Mengapa Musk meninggalkan OpenAI?"
+    assert a.second_draft == "Perebutan kekuasaan menyebabkan kepergian Musk [1]."
+    assert "Mengapa Musk" in gen.prompts[2][1]["content"]  # asked over the same passages
+    assert gen.prompts[2][1]["content"].startswith(gen.prompts[0][1]["content"].split(
+        "Question:")[0])
+    assert 0.0 <= a.signals["xl_sim"] <= 1.0 and a.text.startswith("A power struggle")

@@ -97,3 +97,14 @@ def test_chat_resume_goes_on_with_the_last_chat(scripted: ScriptedGenerator) -> 
     assert fresh.exit_code == 0, fresh.output
     assert "Question: Who refused him?" in scripted.prompts[3][1]["content"]
 
+
+
+def test_ask_json_reports_the_signals_the_decision_reads(scripted: ScriptedGenerator) -> None:
+    scripted.logprob = -0.25
+    scripted.replies.append("Musk left OpenAI after a power struggle [1].")
+    final = json.loads(runner.invoke(app, ["ask", "Why did Musk leave OpenAI?", "--json"]
+                                     ).stdout.splitlines()[-1])
+    signals = final["signals"]
+    assert signals["lp_mean"] == pytest.approx(-0.25) and signals["chk_kept"] == 1.0
+    assert signals["xl_sim"] is None  # not asked in the articles' language: unknown, not 0
+    assert final["confidence"] is None and final["second_question"] == ""

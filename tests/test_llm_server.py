@@ -379,7 +379,8 @@ class Broken:
         """Model identity."""
         return "broken"
 
-    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+    def stream(self, messages: list[dict[str, str]], max_tokens: int,
+               **_: object) -> Iterator[str]:
         """Yield `after` pieces, then fail."""
         self.calls += 1
         yield from ["half "] * self.after

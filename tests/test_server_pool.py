@@ -143,7 +143,7 @@ class KillOnFirstToken:
         """The wrapped client's name."""
         return self._inner.name
 
-    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+    def stream(self, messages: Messages, max_tokens: int, **_: object) -> Iterator[str]:
         """Pass the stream through; kill the server once, after the first piece."""
         for piece in self._inner.stream(messages, max_tokens):
             yield piece

@@ -26,8 +26,8 @@ from bot import runtime
 from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import TanyaBotError
-from bot.pipeline.answer import REFUSAL as NOT_FOUND
 from bot.pipeline.answer import Answer
+from bot.pipeline.decision import REFUSAL as NOT_FOUND
 from bot.pipeline.llm import Generator, Messages
 from bot.telegram.access import REFUSAL
 from bot.telegram.app import TanyaBot, file_url
@@ -114,7 +114,7 @@ class FakeModel:
         m = re.search(r"^\[1\] (?:[^:\n]*: )?(.*?[.!?])(?:\s|$)", text, re.M)
         return f"{m.group(1)} [1]" if m else NOT_FOUND
 
-    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+    def stream(self, messages: Messages, max_tokens: int, **_: object) -> Iterator[str]:
         """Record the prompt, then yield the reply word by word."""
         with self._lock:
             self._prompts.append([dict(m) for m in messages])
@@ -848,7 +848,7 @@ class CountingModel(FakeModel):
         self.active = self.peak = 0
         self._count_lock = threading.Lock()
 
-    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+    def stream(self, messages: Messages, max_tokens: int, **_: object) -> Iterator[str]:
         """Count this answer as active while its pieces are written."""
         with self._count_lock:
             self.active += 1

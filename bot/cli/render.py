@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -118,6 +119,10 @@ def answer_dict(a: Answer) -> dict[str, Any]:
             "passages": [evidence_dict(e) for e in a.evidence],
             "checks": [asdict(v) for v in a.verdicts], "draft": a.draft,
             "model_says_answered": a.found, "model": a.model,
+            "confidence": a.confidence,
+            "signals": {k: round(v, 4) if math.isfinite(v) else None
+                        for k, v in a.signals.items()},
+            "second_question": a.second_question, "second_draft": a.second_draft,
             "timings": {k: round(v, 3) for k, v in a.timings.items()},
             "filters": filters_dict(a.filters)}
 

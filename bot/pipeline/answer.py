@@ -6,28 +6,23 @@ tests run it with fakes.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Literal
 
-from bot.pipeline import citations, disagree, lexical, verdict, when
+from bot.pipeline import crosslingual, lexical, verdict, when
+from bot.pipeline.calibrator import Calibration
 from bot.pipeline.citations import Citation, Verdict
+from bot.pipeline.decision import REFUSAL, Status, is_refusal, judge
 from bot.pipeline.evidence import Evidence, EvidenceSettings, pick
-from bot.pipeline.llm import Generator, Messages
+from bot.pipeline.llm import Generator, Messages, Scores
 from bot.pipeline.prompts import Prompts, passages
 from index.embedding import Embedder
 from index.filters import Filters
 from index.records import Hit
 from index.search import SearchSettings, search
 from index.store import IndexStore
-
-REFUSAL = "I could not find this in the articles."
-FALLBACK_LEAD = "The model's answer could not be verified; the most relevant passages say:"
-
-Status = Literal["answered", "fallback", "refused", "not_found"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +40,9 @@ class AnswerSettings:
     fallback_coverage: float = 0.6
     strict_names: bool = False  # the question's names must be in the passage, across languages
     verdict: bool = False  # ask the model first whether the passages answer (pipeline.verdict)
+    crosslingual: bool = False  # also ask in the articles' language (pipeline.crosslingual)
+    calibration: Calibration | None = None  # the fitted decision (None: the checks decide)
+    min_accuracy: float = 0.9  # how sure an answer or a quote must be to be shown
     history_turns: int = 3
 
 
@@ -72,6 +70,11 @@ class Answer:
     timings: dict[str, float]
     filters: Filters = field(default_factory=Filters)
     found: bool | None = None  # the model's verdict: the passages answer (None: not asked)
+    signals: dict[str, float] = field(default_factory=dict)  # what the decision read
+    second_question: str = ""  # the question in the articles' language, when asked there
+    second_draft: str = ""  # the model's answer to it
+    token_scores: Scores = field(default_factory=list)  # the draft's token log-probabilities
+    confidence: float | None = None  # calibrated P(right) of what is shown
 
 
 @dataclass
@@ -160,43 +163,32 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
         t2 = time.perf_counter()
         found = verdict.ask(asked, evidence, generator, prompts, REFUSAL)
         timings["verdict_s"] = time.perf_counter() - t2
+    scores: Scores = []
     draft = "" if found is False else _generate(messages_for(asked, evidence, prompts),
-                                                generator, settings, events, timings)
-    text, status, cites, verdicts = judge(asked, intent, evidence, draft, embedder, settings,
-                                          cut="cut_after_s" in timings, found=found)
+                                                generator, settings, events, timings, scores)
+    second_q = second = ""
+    if settings.crosslingual and crosslingual.needed(asked, evidence) and not is_refusal(draft):
+        t3 = time.perf_counter()
+        second_q = crosslingual.translate(asked, crosslingual.passage_language(evidence),
+                                          generator, prompts)
+        if second_q:  # the passages are cached from the draft: only the question is new
+            second = "".join(generator.stream(messages_for(second_q, evidence, prompts),
+                                              settings.max_tokens))
+        timings["second_draft_s"] = time.perf_counter() - t3
+    judged = judge(asked, intent, evidence, draft, embedder, settings,
+                   cut="cut_after_s" in timings, found=found, scores=scores,
+                   second=second if second_q else None)
     timings["total_s"] = time.perf_counter() - t0
-    return Answer(question, asked, text, status, cites, tuple(evidence), verdicts,
-                  draft, generator.name, timings, filters, found)
-
-
-def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], draft: str,
-          embedder: Embedder, settings: AnswerSettings, cut: bool = False,
-          found: bool | None = None
-          ) -> tuple[str, Status, tuple[Citation, ...], tuple[Verdict, ...]]:
-    """What the user gets from a draft: the checked answer, the quoted evidence or the refusal
-    (cut: the draft was stopped at the time limit, so only the evidence is trusted; found:
-    the model said the passages answer, so a failed draft's cited passage is quoted)."""
-    checked = citations.check(draft, evidence, embedder, settings.min_similarity, asked,
-                              excuse_asked=not settings.strict_names)
-    text, cites = checked.text, checked.citations
-    status: Status = "answered"
-    failed = cut or not checked.text or not lexical.gives_asked(asked, checked.text)
-    if is_refusal(draft) and not cut:
-        text, status, cites = REFUSAL, "refused", ()
-    elif failed and found:
-        text, status, cites = _quoting((verdict.quoted(evidence, draft, embedder),))
-    elif failed:
-        text, status, cites = _fallback(asked, evidence, settings)
-    if status in ("answered", "fallback"):
-        text, status, cites = _dated(asked, intent, evidence, text, status, cites)
-    return text, status, cites, checked.verdicts
+    return Answer(question, asked, judged.text, judged.status, judged.citations,
+                  tuple(evidence), judged.verdicts, draft, generator.name, timings, filters,
+                  found, judged.signals, second_q, second, scores, judged.confidence)
 
 
 def _generate(messages: Messages, generator: Generator, settings: AnswerSettings,
-              events: Events, timings: dict[str, float]) -> str:
+              events: Events, timings: dict[str, float], scores: Scores) -> str:
     started = time.perf_counter()
     pieces: list[str] = []
-    for piece in generator.stream(messages, settings.max_tokens):
+    for piece in generator.stream(messages, settings.max_tokens, scores=scores):
         if not pieces:
             timings["first_token_s"] = time.perf_counter() - started
         pieces.append(piece)
@@ -209,59 +201,3 @@ def _generate(messages: Messages, generator: Generator, settings: AnswerSettings
     return "".join(pieces)
 
 
-_NOT_ANSWERED = re.compile(
-    r"\b(not|never) (mentioned|stated|given|provided|specified|found|included|available)\b|"
-    r"\bno (information|mention|data)\b|\b(does|do|did) not (say|mention|state|contain|"
-    r"provide|specify)\b|\bcannot (be )?(find|found|answer|determine)|"
-    r"\btidak (disebutkan|dijelaskan|ada informasi|ditemukan)\b", re.IGNORECASE)
-
-
-def is_refusal(draft: str) -> bool:
-    """The fixed phrase, an empty draft, or a draft whose every sentence says 'not mentioned'."""
-    norm = " ".join(lexical.words(draft))
-    if not norm or " ".join(lexical.words(REFUSAL)) in norm:
-        return True
-    claims = [c for c, _ in citations.split_claims(draft)]
-    return bool(claims) and all(_NOT_ANSWERED.search(c) for c in claims)
-
-
-def _dated(question: str, intent: when.TimeIntent, evidence: Sequence[Evidence], text: str,
-           status: Status, cites: tuple[Citation, ...]
-           ) -> tuple[str, Status, tuple[Citation, ...]]:
-    """Dated reports: disagreeing values are all given, agreeing sources all cited, and a
-    question about the present answered from one report says its date."""
-    found = disagree.values(question, evidence)
-    if len({v.number for v in found}) > 1:
-        return (disagree.phrase(question, found), "answered",
-                tuple(disagree.citation(v) for v in found))
-    if found:
-        cited = {c.n for c in cites}
-        return text, status, cites + tuple(disagree.citation(v) for v in found
-                                           if v.evidence.n not in cited)
-    return (_as_of(text, cites) if intent.present and status == "answered" else text,
-            status, cites)
-
-
-def _as_of(text: str, cites: Sequence[Citation]) -> str:
-    """A present-tense answer drawn from one dated report says the report's date."""
-    if len({c.article_id for c in cites}) != 1 or not cites[0].published:
-        return text
-    return f"{text} (as of {when.as_of(cites[0].published)})"
-
-
-def _fallback(question: str, evidence: Sequence[Evidence],
-              settings: AnswerSettings) -> tuple[str, Status, tuple[Citation, ...]]:
-    """Quote the best evidence when it clearly matches the question; otherwise refuse."""
-    q_words = lexical.terms(question)
-    strong = [e for e in evidence
-              if lexical.coverage(q_words, f"{e.hit.title} {e.best.text}")
-              >= settings.fallback_coverage]
-    if not strong:
-        return REFUSAL, "refused", ()
-    return _quoting(tuple(citations.cite(e, e.best) for e in strong[:2]))
-
-
-def _quoting(cites: tuple[Citation, ...]) -> tuple[str, Status, tuple[Citation, ...]]:
-    """The fallback answer: the cited sentences quoted, each with its passage number."""
-    quotes = " ".join(f"“{c.quote}” [{c.n}]" for c in cites)
-    return f"{FALLBACK_LEAD} {quotes}", "fallback", cites

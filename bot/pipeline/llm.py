@@ -20,6 +20,7 @@ from typing import Any, Protocol, cast
 from bot.errors import GenerationError
 
 Messages = list[dict[str, str]]
+Scores = list[tuple[str, float]]  # (token text, log-probability) of each generated token
 _llama_log = logging.getLogger("llama_cpp")
 _log_callback: Any = None  # the ctypes callback must outlive every call from C
 
@@ -66,8 +67,10 @@ class Generator(Protocol):
         """Model identity, shown with every answer."""
         ...
 
-    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
-        """Yield text pieces as the model produces them (greedy decoding)."""
+    def stream(self, messages: Messages, max_tokens: int, *,
+               scores: Scores | None = None) -> Iterator[str]:
+        """Yield text pieces as the model produces them (greedy decoding); when `scores` is
+        given, append each generated token's text and log-probability to it, if known."""
         ...
 
 
@@ -95,12 +98,16 @@ class LlamaCppGenerator:
         """Preset name or file name of the model."""
         return self._name
 
-    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
-        """Stream a chat completion with the model's own chat template."""
+    def stream(self, messages: Messages, max_tokens: int, *,
+               scores: Scores | None = None) -> Iterator[str]:
+        """Stream a chat completion with the model's own chat template (and, when asked,
+        each token's log-probability, read in process at no extra cost)."""
         with self._lock:
+            recorder = None if scores is None else _LogProbs(self._llm, scores)
             chunks: Any = self._llm.create_chat_completion(
                 messages=cast(Any, messages), stream=True, temperature=0.0, max_tokens=max_tokens,
-                repeat_penalty=1.1)
+                repeat_penalty=1.1,
+                logits_processor=None if recorder is None else cast(Any, [recorder]))
             for chunk in chunks:
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
@@ -125,6 +132,37 @@ class LlamaCppGenerator:
             return time.perf_counter() - started
 
 
+class _LogProbs:
+    """A llama.cpp logits processor that records the log-probability of each chosen token.
+
+    It sees the raw logits before each token is picked; the token picked shows up as the
+    last input id at the next call, so each call scores the previous step's choice (the
+    final step is the end-of-turn token, which carries no text). It returns the logits
+    unchanged, so decoding is exactly what it would be without it.
+    """
+
+    def __init__(self, llm: Any, scores: Scores) -> None:
+        self._llm = llm
+        self._scores = scores
+        self._start: int | None = None
+        self._last: Any = None
+
+    def __call__(self, input_ids: Any, logits: Any) -> Any:
+        import numpy as np
+
+        n = int(self._llm.n_tokens)
+        if self._start is None:
+            self._start = n
+        elif self._last is not None and n > self._start:
+            token = int(input_ids[n - 1])
+            text = self._llm.detokenize([token]).decode("utf-8", "replace")
+            self._scores.append((text, float(self._last[token])))
+        values = np.asarray(logits, dtype=np.float64)
+        top = values.max()
+        self._last = values - (top + np.log(np.exp(values - top).sum()))
+        return logits
+
+
 class OpenAIServerGenerator:
     """Any OpenAI-compatible chat server (llama.cpp server, vLLM, Ollama) over HTTP, streaming."""
 
@@ -143,12 +181,16 @@ class OpenAIServerGenerator:
         """The model name sent to the server, with the server's address."""
         return f"{self._model} @ {self._url}"
 
-    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
-        """POST /chat/completions with stream=true and yield the content deltas (SSE)."""
+    def stream(self, messages: Messages, max_tokens: int, *,
+               scores: Scores | None = None) -> Iterator[str]:
+        """POST /chat/completions with stream=true and yield the content deltas (SSE); with
+        `scores`, the server is asked for each token's log-probability too."""
         import httpx
 
-        body = {"model": self._model, "messages": messages, "stream": True,
-                "temperature": 0.0, "max_tokens": max_tokens}
+        body: dict[str, Any] = {"model": self._model, "messages": messages, "stream": True,
+                                "temperature": 0.0, "max_tokens": max_tokens}
+        if scores is not None:
+            body["logprobs"] = True
         for attempt in range(self._retries + 1):
             started = False
             try:
@@ -158,7 +200,7 @@ class OpenAIServerGenerator:
                         resp.read()
                         raise GenerationError(f"model server {self._url} answered HTTP "
                                               f"{resp.status_code}: {resp.text[:200]}")
-                    for piece in _sse_pieces(resp.iter_lines()):
+                    for piece in _sse_pieces(resp.iter_lines(), scores):
                         started = True
                         yield piece
                 return
@@ -174,7 +216,7 @@ class OpenAIServerGenerator:
                 time.sleep(0.5 * 2**attempt)
 
 
-def _sse_pieces(lines: Iterator[str]) -> Iterator[str]:
+def _sse_pieces(lines: Iterator[str], scores: Scores | None = None) -> Iterator[str]:
     """Content deltas from 'data: {...}' lines of a streamed chat completion.
 
     A complete answer carries a finish_reason before [DONE]; a stream that ends without one
@@ -192,6 +234,9 @@ def _sse_pieces(lines: Iterator[str]) -> Iterator[str]:
             choice = json.loads(data)["choices"][0]
             piece = choice.get("delta", {}).get("content")
             finished = finished or bool(choice.get("finish_reason"))
+            if scores is not None:
+                scores.extend((str(t["token"]), float(t["logprob"]))
+                              for t in (choice.get("logprobs") or {}).get("content") or ())
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             raise GenerationError(f"model server sent a malformed event: {data[:120]}") from exc
         if piece:

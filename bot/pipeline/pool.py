@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from bot.errors import GenerationError
-from bot.pipeline.llm import Generator, Messages
+from bot.pipeline.llm import Generator, Messages, Scores
 
 SET_ASIDE_S = 30.0
 
@@ -57,7 +57,8 @@ class ServerPool:
             if failed:
                 self._down_until[i] = time.monotonic() + self._set_aside_s
 
-    def stream(self, messages: Messages, max_tokens: int) -> Iterator[str]:
+    def stream(self, messages: Messages, max_tokens: int, *,
+               scores: Scores | None = None) -> Iterator[str]:
         """Stream from the least busy server; before any token, fail over to the next."""
         tried: set[int] = set()
         errors: list[str] = []
@@ -65,7 +66,8 @@ class ServerPool:
             tried.add(i)
             started = failed = False
             try:
-                for piece in self._servers[i].stream(messages, max_tokens):
+                for piece in self._servers[i].stream(messages, max_tokens,
+                                                         scores=scores):
                     started = True
                     yield piece
                 return

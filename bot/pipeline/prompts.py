@@ -16,6 +16,7 @@ REQUIRED: dict[str, set[str]] = {
     "answer_user": {"passages", "question", "language"},
     "answer_verdict": {"passages", "question"},
     "rewrite": {"history", "question"},
+    "translate": {"language", "text"},
 }
 
 
@@ -27,6 +28,7 @@ class Prompts:
     answer_user: Template
     answer_verdict: Template
     rewrite: Template
+    translate: Template
 
 
 def default_dir() -> Path:

@@ -1,0 +1,81 @@
+"""The fitted answer decision: signals -> the probability that the draft, or the quote, is right.
+
+`benchmarks/calibrate.py` fits two logistic regressions on the dev sets' records (one for
+"the draft holds the answer", one for "the quoted evidence sentence holds it") and exports
+them with the thresholds read off their risk-coverage curves to `calibration.json` beside
+this module. Here they are applied with numpy alone. Refit whenever the model, a prompt or
+the embedder changes (the file names what it was fitted for).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from bot.errors import TanyaBotError
+
+DEFAULT = Path(__file__).with_name("calibration.json")
+Decision = Literal["answer", "quote", "refuse"]
+
+
+@dataclass(frozen=True)
+class Logistic:
+    """A logistic regression over standardised signals; an unknown signal counts as average."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    def probability(self, signals: dict[str, float]) -> float:
+        """P(right) for one answer's signals."""
+        x = np.array([signals.get(f, math.nan) for f in self.features], dtype=np.float64)
+        z = (x - self.mean) / self.scale
+        z = np.where(np.isfinite(z), z, 0.0)
+        return float(1.0 / (1.0 + math.exp(-(float(z @ self.coef) + self.intercept))))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Logistic:
+        """Read one exported model."""
+        return cls(tuple(data["features"]), np.array(data["mean"]), np.array(data["scale"]),
+                   np.array(data["coef"]), float(data["intercept"]))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Both models and, per wanted accuracy, the least probability that is shown."""
+
+    answer: Logistic
+    quote: Logistic
+    thresholds: dict[float, tuple[float, float]]  # accuracy -> (answer, quote) thresholds
+    fitted_for: dict[str, str]
+
+    def decide(self, p_answer: float, p_quote: float, accuracy: float,
+               can_answer: bool) -> Decision:
+        """Answer when the draft is likely enough right, else quote, else refuse."""
+        levels = sorted(a for a in self.thresholds if a <= accuracy + 1e-9)
+        level = levels[-1] if levels else min(self.thresholds)
+        t_answer, t_quote = self.thresholds[level]
+        if can_answer and p_answer >= t_answer:
+            return "answer"
+        return "quote" if p_quote >= t_quote else "refuse"
+
+
+def load(path: Path = DEFAULT) -> Calibration | None:
+    """The exported calibration, or None when there is none (the checks alone decide)."""
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Calibration(Logistic.from_json(data["answer"]), Logistic.from_json(data["quote"]),
+                           {float(k): (float(v[0]), float(v[1]))
+                            for k, v in data["thresholds"].items()},
+                           dict(data.get("fitted_for", {})))
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise TanyaBotError(f"calibration file {path} is not valid: {exc}") from exc

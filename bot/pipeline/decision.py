@@ -1,0 +1,143 @@
+"""From a draft to what the user gets: the checked answer, a quote of the evidence, or the
+refusal.
+
+The citation checks run first (bot.pipeline.citations); their results, the model's token
+log-probabilities, the second draft in the articles' language and the evidence's fit become
+signals (bot.pipeline.signals), and the fitted calibration (bot.pipeline.calibrator) turns
+them into the probability that the draft, or the quote, is right. Each is shown only when
+it clears the threshold of the wanted accuracy (TANYA_ANSWER_MIN_ACCURACY). Without a
+calibration file the checks alone decide, as before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from bot.pipeline import citations, disagree, lexical, signals, verdict, when
+from bot.pipeline.citations import Citation, Verdict
+from bot.pipeline.evidence import Evidence
+from bot.pipeline.llm import Scores
+from index.embedding import Embedder
+
+if TYPE_CHECKING:
+    from bot.pipeline.answer import AnswerSettings
+
+REFUSAL = "I could not find this in the articles."
+FALLBACK_LEAD = "The model's answer could not be verified; the most relevant passages say:"
+
+Status = Literal["answered", "fallback", "refused", "not_found"]
+
+
+@dataclass(frozen=True)
+class Judged:
+    """The decision on one draft, and what it read."""
+
+    text: str
+    status: Status
+    citations: tuple[Citation, ...]
+    verdicts: tuple[Verdict, ...]
+    signals: dict[str, float] = field(default_factory=dict)
+    confidence: float | None = None  # calibrated P(right) of what is shown (None: no file)
+
+
+def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], draft: str,
+          embedder: Embedder, settings: AnswerSettings, cut: bool = False,
+          found: bool | None = None, scores: Scores | None = None,
+          second: str | None = None) -> Judged:
+    """What the user gets from a draft (cut: stopped at the time limit, so only the evidence
+    is trusted; found: the model said the passages answer; scores: the draft's token
+    log-probabilities; second: the answer to the question put in the articles' language)."""
+    checked = citations.check(draft, evidence, embedder, settings.min_similarity, asked,
+                              excuse_asked=not settings.strict_names)
+    refused = is_refusal(draft) and not cut
+    failed = cut or refused or not checked.text or not lexical.gives_asked(asked, checked.text)
+    measured = {**signals.token_signals(scores or [], draft),
+                **signals.evidence_signals(asked, evidence),
+                **signals.check_signals(asked, draft, "" if failed else checked.text,
+                                        checked.verdicts),
+                **signals.agreement(draft, second, embedder),
+                "draft_refused": float(refused)}
+    cal = settings.calibration
+    confidence: float | None = None
+    status: Status = "answered"
+    text, cites = checked.text, checked.citations
+    if cal is not None:
+        p_answer = cal.answer.probability(measured)
+        p_quote = cal.quote.probability(measured)
+        measured |= {"p_answer": p_answer, "p_quote": p_quote}
+        choice = cal.decide(p_answer, p_quote, settings.min_accuracy, can_answer=not failed)
+        confidence = p_answer if choice == "answer" else p_quote
+        if choice == "quote":
+            text, status, cites = _quoting((verdict.quoted(evidence, draft, embedder),))
+        elif choice == "refuse":
+            text, status, cites, confidence = REFUSAL, "refused", (), None
+    elif refused:
+        text, status, cites = REFUSAL, "refused", ()
+    elif failed and found:
+        text, status, cites = _quoting((verdict.quoted(evidence, draft, embedder),))
+    elif failed:
+        text, status, cites = _fallback(asked, evidence, settings)
+    if status in ("answered", "fallback"):
+        text, status, cites = _dated(asked, intent, evidence, text, status, cites)
+    return Judged(text, status, cites, checked.verdicts, measured, confidence)
+
+
+_NOT_ANSWERED = re.compile(
+    r"\b(not|never) (mentioned|stated|given|provided|specified|found|included|available)\b|"
+    r"\bno (information|mention|data)\b|\b(does|do|did) not (say|mention|state|contain|"
+    r"provide|specify)\b|\bcannot (be )?(find|found|answer|determine)|"
+    r"\btidak (disebutkan|dijelaskan|ada informasi|ditemukan)\b", re.IGNORECASE)
+
+
+def is_refusal(draft: str) -> bool:
+    """The fixed phrase, an empty draft, or a draft whose every sentence says 'not mentioned'."""
+    norm = " ".join(lexical.words(draft))
+    if not norm or " ".join(lexical.words(REFUSAL)) in norm:
+        return True
+    claims = [c for c, _ in citations.split_claims(draft)]
+    return bool(claims) and all(_NOT_ANSWERED.search(c) for c in claims)
+
+
+def _dated(question: str, intent: when.TimeIntent, evidence: Sequence[Evidence], text: str,
+           status: Status, cites: tuple[Citation, ...]
+           ) -> tuple[str, Status, tuple[Citation, ...]]:
+    """Dated reports: disagreeing values are all given, agreeing sources all cited, and a
+    question about the present answered from one report says its date."""
+    found = disagree.values(question, evidence)
+    if len({v.number for v in found}) > 1:
+        return (disagree.phrase(question, found), "answered",
+                tuple(disagree.citation(v) for v in found))
+    if found:
+        cited = {c.n for c in cites}
+        return text, status, cites + tuple(disagree.citation(v) for v in found
+                                           if v.evidence.n not in cited)
+    return (_as_of(text, cites) if intent.present and status == "answered" else text,
+            status, cites)
+
+
+def _as_of(text: str, cites: Sequence[Citation]) -> str:
+    """A present-tense answer drawn from one dated report says the report's date."""
+    if len({c.article_id for c in cites}) != 1 or not cites[0].published:
+        return text
+    return f"{text} (as of {when.as_of(cites[0].published)})"
+
+
+def _fallback(question: str, evidence: Sequence[Evidence],
+              settings: AnswerSettings) -> tuple[str, Status, tuple[Citation, ...]]:
+    """Quote the best evidence when it clearly matches the question; otherwise refuse."""
+    q_words = lexical.terms(question)
+    strong = [e for e in evidence
+              if lexical.coverage(q_words, f"{e.hit.title} {e.best.text}")
+              >= settings.fallback_coverage]
+    if not strong:
+        return REFUSAL, "refused", ()
+    return _quoting(tuple(citations.cite(e, e.best) for e in strong[:2]))
+
+
+def _quoting(cites: tuple[Citation, ...]) -> tuple[str, Status, tuple[Citation, ...]]:
+    """The fallback answer: the cited sentences quoted, each with its passage number."""
+    quotes = " ".join(f"“{c.quote}” [{c.n}]" for c in cites)
+    return f"{FALLBACK_LEAD} {quotes}", "fallback", cites

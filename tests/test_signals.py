@@ -1,0 +1,70 @@
+"""The signals of the answer decision, and the calibrated decision that reads them."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from bot.errors import TanyaBotError
+from bot.pipeline import calibrator, signals
+from bot.pipeline.llm import _sse_pieces
+from tests.fakes import HashingEmbedder
+
+
+def test_token_signals_read_facts_apart_and_skip_citation_markers() -> None:
+    draft = "Musk gave 45 million dollars [1]."
+    scores = [("Musk", -0.5), (" gave", -0.1), (" 45", -2.0), (" million", -0.2),
+              (" dollars", -0.1), (" [", -9.0), ("1", -9.0), ("].", -9.0)]
+    got = signals.token_signals(scores, draft)
+    assert got["lp_min"] == -2.0  # the marker's -9 is not part of the answer
+    assert got["lp_mean"] == pytest.approx((-0.5 - 0.1 - 2.0 - 0.2 - 0.1) / 5)
+    assert got["lp_facts_min"] == -2.0 and got["lp_facts_mean"] == -2.0  # "45" only
+    assert all(math.isnan(v) for v in signals.token_signals([], draft).values())
+
+
+def test_agreement_between_the_two_drafts() -> None:
+    emb = HashingEmbedder()
+    same = signals.agreement("Paid 45 dollars [1].", "Paid 45 dollars [1].", emb)
+    other = signals.agreement("Paid 45 dollars [1].", "Gave 12 houses [2].", emb)
+    assert same["xl_sim"] == pytest.approx(1.0) and same["xl_numbers"] == 1.0
+    assert other["xl_sim"] < 0.5 and other["xl_numbers"] == 0.0
+    assert math.isnan(signals.agreement("Paid 45 [1].", None, emb)["xl_sim"])
+
+
+def test_a_server_reports_token_log_probabilities() -> None:
+    lines = ['data: {"choices": [{"delta": {"content": "Hi"}, "logprobs": {"content": '
+             '[{"token": "Hi", "logprob": -0.5}]}}]}',
+             'data: {"choices": [{"delta": {}, "finish_reason": "stop"}]}', "data: [DONE]"]
+    scores: list[tuple[str, float]] = []
+    assert list(_sse_pieces(iter(lines), scores)) == ["Hi"] and scores == [("Hi", -0.5)]
+
+
+def _write(path: Path, answer_coef: float) -> Path:
+    model = {"features": ["lp_mean"], "mean": [-1.0], "scale": [1.0], "intercept": 0.0}
+    path.write_text(json.dumps({
+        "answer": {**model, "coef": [answer_coef]}, "quote": {**model, "coef": [0.5]},
+        "thresholds": {"0.8": [0.7, 0.6], "0.9": [0.8, 0.7]}, "fitted_for": {"model": "x"}}))
+    return path
+
+
+def test_calibration_applies_the_fitted_model_and_thresholds(tmp_path: Path) -> None:
+    cal = calibrator.load(_write(tmp_path / "c.json", 2.0))
+    assert cal is not None
+    sure = cal.answer.probability({"lp_mean": 0.0})
+    assert sure == pytest.approx(1 / (1 + math.exp(-2.0)))
+    assert cal.answer.probability({}) == 0.5  # an unknown signal counts as average
+    assert cal.decide(0.85, 0.0, 0.9, can_answer=True) == "answer"
+    assert cal.decide(0.85, 0.0, 0.9, can_answer=False) == "refuse"
+    assert cal.decide(0.75, 0.75, 0.9, can_answer=True) == "quote"
+    assert cal.decide(0.75, 0.5, 0.8, can_answer=True) == "answer"  # a lower bar shows more
+    assert calibrator.load(tmp_path / "missing.json") is None
+
+
+def test_a_broken_calibration_file_is_one_error_naming_it(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"answer": {}}')
+    with pytest.raises(TanyaBotError, match=r"bad\.json"):
+        calibrator.load(bad)
