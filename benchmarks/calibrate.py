@@ -1,0 +1,226 @@
+"""Fit the answer decision on the dev sets' records, measure it, and export it.
+
+Reads the records of `benchmarks.answer --records` runs (run them with
+TANYA_ANSWER_CROSSLINGUAL=true so the second draft is measured), labels each answer (does
+the checked draft hold a gold answer or key phrase; does the quoted evidence sentence), and
+fits two classifiers on the signals: logistic regression and gradient-boosted trees, each
+cross-validated with whole passages held out (GroupKFold), so no question is scored by a
+model that saw its passage. Prints, per group, the AUC and the area under the
+risk-coverage curve (AURC: lower is better) of each signal alone, of today's checks and of
+both calibrators, and where the answerable questions go under the decision at each wanted
+accuracy; draws the risk-coverage curves; and with --export writes the logistic model and
+its thresholds to bot/pipeline/calibration.json. Run:
+
+    .venv/bin/python -m benchmarks.calibrate RECORDS.pkl [...] [--png FILE] [--export]
+
+Refit whenever the model, a prompt or the embedder changes (the records are no longer what
+the model does); fitting takes seconds, the records' runs take the time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.answer import Record, _Records
+from bot.evaluation.runner import contains_answer
+from bot.pipeline import calibrator, verdict
+from bot.pipeline.decision import is_refusal
+from index.embedding import Embedder
+from index.embedding.bundled import BundledE5Embedder
+
+FEATURES = ("lp_mean", "lp_min", "lp_facts_mean", "lp_facts_min", "ev_sim", "ev_cov",
+            "ev_margin", "ev_max_sim", "ev_count", "ev_dense_top", "ev_bm25_top", "ev_kind",
+            "chk_claims", "chk_kept", "chk_gives", "chk_words", "xl_sim", "xl_numbers",
+            "xl_refused", "draft_refused")
+LEVELS = (0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
+FOLDS = 5
+
+
+def load(paths: Sequence[Path]) -> list[Record]:
+    """Every record of the given runs that reached the model (evidence was found)."""
+    out: list[Record] = []
+    for path in paths:
+        with path.open("rb") as f:
+            out += [r for r in _Records(f).load() if r.answer.evidence]
+    return out
+
+
+def labels(records: Sequence[Record], emb: Embedder) -> tuple[np.ndarray, np.ndarray]:
+    """Per record: the checked draft is right; the quote that would stand in for it is."""
+    answer, quote = [], []
+    for r in records:
+        a, gold = r.answer, r.item.answers
+        shown = " ".join(v.sentence for v in a.verdicts if v.kept)
+        answer.append(r.item.answerable and not is_refusal(a.draft)
+                      and contains_answer(shown, gold))
+        q = verdict.quoted(a.evidence, a.draft, emb).quote
+        quote.append(r.item.answerable and contains_answer(q, gold))
+    return np.array(answer, dtype=int), np.array(quote, dtype=int)
+
+
+def matrix(records: Sequence[Record]) -> np.ndarray:
+    """The signals as a matrix (NaN where unknown)."""
+    return np.array([[r.answer.signals.get(f, math.nan) for f in FEATURES] for r in records],
+                    dtype=np.float64)
+
+
+def _logistic() -> Any:
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(SimpleImputer(strategy="mean", keep_empty_features=True),
+                         StandardScaler(), LogisticRegression(C=0.5, max_iter=2000))
+
+
+def _trees() -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(max_depth=3, learning_rate=0.05, max_iter=150,
+                                          min_samples_leaf=10)
+
+
+def cross_validated(make: Any, x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Out-of-fold probabilities, whole passages held out."""
+    from sklearn.model_selection import GroupKFold
+
+    p = np.full(len(y), float(y.mean()))
+    for train, test in GroupKFold(n_splits=min(FOLDS, len(set(groups)))).split(x, y, groups):
+        if len(set(y[train])) < 2:
+            continue
+        p[test] = make().fit(x[train], y[train]).predict_proba(x[test])[:, 1]
+    return p
+
+
+def risk_coverage(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Coverage and risk (share wrong) of the k most confident, and the curve's area."""
+    order = np.argsort(-p, kind="stable")
+    right = np.cumsum(y[order])
+    k = np.arange(1, len(y) + 1)
+    risk = 1.0 - right / k
+    return k / len(y), risk, float(risk.mean())
+
+
+def auc(p: np.ndarray, y: np.ndarray) -> float:
+    """ROC AUC, or NaN with one class only."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else math.nan
+
+
+def threshold(p: np.ndarray, y: np.ndarray, accuracy: float) -> float:
+    """The least probability above which the shown ones are right at least `accuracy` of the
+    time (1.0: never show)."""
+    order = np.argsort(-p, kind="stable")
+    right = np.cumsum(y[order]) / np.arange(1, len(y) + 1)
+    ok = np.nonzero(right >= accuracy)[0]
+    return float(p[order][ok[-1]]) if len(ok) else 1.0
+
+
+def outcomes(records: Sequence[Record], pa: np.ndarray, pq: np.ndarray, ya: np.ndarray,
+             yq: np.ndarray, t: tuple[float, float]) -> dict[str, float]:
+    """Where the questions go under the decision with thresholds t."""
+    can = np.array([r.answer.signals.get("chk_gives", 0.0) == 1.0 for r in records])
+    answer = can & (pa >= t[0])
+    quote = ~answer & (pq >= t[1])
+    ans = np.array([r.item.answerable for r in records])
+    n_ans = max(1, int(ans.sum()))
+    return {
+        "answers_right": float((answer & (ya == 1)).sum() / max(1, answer.sum())),
+        "right_answer": float((answer & (ya == 1) & ans).sum() / n_ans),
+        "right_quote": float((quote & (yq == 1) & ans).sum() / n_ans),
+        "wrong": float(((answer & (ya == 0)) | (quote & (yq == 0)))[ans].sum() / n_ans),
+        "refused": float((~answer & ~quote)[ans].sum() / n_ans),
+        "unanswerable_shown": float((answer | quote)[~ans].mean()) if (~ans).any()
+        else math.nan,
+    }
+
+
+def export(x: np.ndarray, ya: np.ndarray, yq: np.ndarray, thresholds: dict[float, Any],
+           fitted_for: dict[str, str], path: Path) -> None:
+    """Fit both logistic models on all records and write them for bot.pipeline.calibrator."""
+    models = {}
+    for name, y in (("answer", ya), ("quote", yq)):
+        pipe = _logistic().fit(x, y)
+        imputer, scaler, lr = pipe.steps[0][1], pipe.steps[1][1], pipe.steps[2][1]
+        scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+        models[name] = {"features": list(FEATURES), "mean": imputer.statistics_.tolist(),
+                        "scale": scale.tolist(), "coef": lr.coef_[0].tolist(),
+                        "intercept": float(lr.intercept_[0])}
+    path.write_text(json.dumps({**models, "thresholds": {str(k): v for k, v in
+                                                         thresholds.items()},
+                                "fitted_for": fitted_for}, indent=1) + "\n")
+
+
+def main() -> None:
+    """Command line entry point."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("records", nargs="+", type=Path)
+    ap.add_argument("--png", type=Path, help="draw the risk-coverage curves here")
+    ap.add_argument("--export", action="store_true", help="write bot/pipeline/calibration.json")
+    args = ap.parse_args()
+    records = load(args.records)
+    emb = BundledE5Embedder()
+    ya, yq = labels(records, emb)
+    x = matrix(records)
+    groups = np.array([f"{r.set}/{r.item.passage_id}" for r in records])
+    pa = {"logistic": cross_validated(_logistic, x, ya, groups),
+          "trees": cross_validated(_trees, x, ya, groups)}
+    pq = cross_validated(_logistic, x, yq, groups)
+    by_group: dict[str, np.ndarray] = {g: np.array([r.group == g for r in records])
+                                       for g in dict.fromkeys(r.group for r in records)}
+    rows: dict[str, dict[str, Any]] = {}
+    curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+    for g, m in by_group.items():
+        y = ya[m]
+        checks = x[m, FEATURES.index("chk_gives")] * x[m, FEATURES.index("chk_kept")]
+        scored = {"today's checks": checks, **{f"{k} (cv)": v[m] for k, v in pa.items()}}
+        for f in ("lp_mean", "lp_facts_min", "xl_sim", "ev_sim"):
+            col = x[m, FEATURES.index(f)]
+            scored[f] = np.where(np.isfinite(col), col, np.nanmin(col) if np.isfinite(col).any()
+                                 else 0.0)
+        rows[g] = {name: {"auc": auc(s, y), "aurc": risk_coverage(s, y)[2]}
+                   for name, s in scored.items()}
+        rows[g]["base rate"] = {"share right": float(y.mean()), "n": int(m.sum())}
+        curves[g] = {name: risk_coverage(s, y)[:2] for name, s in scored.items()}
+    thresholds = {a: (threshold(pa["logistic"], ya, a), threshold(pq, yq, a)) for a in LEVELS}
+    decided = {g: {str(a): outcomes([r for r, k in zip(records, m, strict=True) if k],
+                                    pa["logistic"][m], pq[m], ya[m], yq[m], thresholds[a])
+                   for a in LEVELS} for g, m in by_group.items()}
+    print(json.dumps({"signals": rows, "thresholds": {str(k): v for k, v in thresholds.items()},
+                      "decision": decided}, indent=1))
+    if args.png:
+        _draw(curves, args.png)
+    if args.export:
+        first = records[0].answer
+        export(x, ya, yq, thresholds, {"model": first.model, "records": str(len(records))},
+               calibrator.DEFAULT)
+
+
+def _draw(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 4), squeeze=False)
+    for ax, (g, named) in zip(axes[0], curves.items(), strict=True):
+        for name, (cov, risk) in named.items():
+            ax.plot(cov, risk, label=name)
+        ax.set(title=g, xlabel="coverage (share shown)", ylabel="risk (share wrong)",
+               ylim=(0, 1))
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+
+
+if __name__ == "__main__":
+    main()
