@@ -13,6 +13,7 @@ from bot.pipeline.answer import AnswerSettings
 from bot.pipeline.evidence import EvidenceSettings
 from index.chunking import ChunkSettings
 from index.embedding import DEFAULT_MODEL, E5_MODEL
+from index.netguard import FetchPolicy
 from index.search import SearchSettings
 from index.sources import SourceLimits
 
@@ -46,6 +47,10 @@ class Settings(BaseSettings):
     max_source_mb: float = Field(50, gt=0, description="Largest file or download read, in MB.")
     max_pdf_pages: int = Field(2000, ge=1, description="PDFs with more pages are skipped.")
     fetch_timeout_s: float = Field(20, gt=0, description="Timeout for fetching a URL, seconds.")
+    fetch_allow: Annotated[list[str], NoDecode] = Field(default_factory=list, description=(
+        "Non-public ranges and hosts that fetched URLs (URLs given to index commands or /add, "
+        "feed links, redirects) may reach, comma-separated CIDRs and host names, e.g. "
+        "10.0.0.0/8,wiki.internal; unset means public addresses only (README, Security)."))
     search_candidates: int = Field(100, ge=1, description="Candidates taken from each retriever.")
     search_dense_weight: float = Field(0.7, ge=0, le=1, description=(
         "Weight of the dense list in hybrid fusion (BM25 gets the rest); 0.7 is measured for "
@@ -121,11 +126,17 @@ class Settings(BaseSettings):
             return [int(v) for v in value.replace(";", ",").split(",") if v.strip()]
         return value
 
-    @field_validator("telegram_sync_paths", mode="before")
+    @field_validator("telegram_sync_paths", "fetch_allow", mode="before")
     @classmethod
     def _paths(cls, value: object) -> object:
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("fetch_allow")
+    @classmethod
+    def _allow(cls, value: list[str]) -> list[str]:
+        FetchPolicy.parse(value)  # a bad entry is named at start, not at the first fetch
         return value
 
     @property
@@ -168,7 +179,8 @@ class Settings(BaseSettings):
     def source_limits(self) -> SourceLimits:
         """Caps for reading sources."""
         return SourceLimits(max_bytes=int(self.max_source_mb * 2**20),
-                            max_pdf_pages=self.max_pdf_pages, timeout_s=self.fetch_timeout_s)
+                            max_pdf_pages=self.max_pdf_pages, timeout_s=self.fetch_timeout_s,
+                            allow=FetchPolicy.parse(self.fetch_allow))
 
     def answering(self, passages: int | None = None) -> AnswerSettings:
         """Settings of the answer pipeline."""

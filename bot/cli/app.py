@@ -21,6 +21,14 @@ app = typer.Typer(help="tanya: ask questions about your own articles, with cited
 app.add_typer(index_app, name="index")
 app.add_typer(models_app, name="models")
 
+
+
+@app.callback()
+def check_settings() -> None:
+    """Read the settings once before any command: a bad one is one line naming it."""
+    guard(Settings)
+
+
 CLI_CHAT = 0
 """The command line's conversation in conversations.db (Telegram chat ids are never 0)."""
 ModelOpt = Annotated[str | None,

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Annotated, NoReturn, TypeVar
 
 import typer
+from pydantic import ValidationError
 
 from bot.errors import TanyaBotError
 from index.errors import TanyaIndexError
@@ -40,7 +41,14 @@ def guard(fn: Callable[[], T]) -> T:
         return fn()
     except (TanyaIndexError, TanyaBotError) as exc:
         fail(str(exc))
-    except ValueError as exc:  # bad settings values, e.g. chunk sizes
+    except ValidationError as exc:  # bad settings: name the variable, never echo its value
+        if exc.title != "Settings":
+            fail(str(exc).splitlines()[0])
+        error = exc.errors()[0]
+        name = "TANYA_" + "_".join(str(part) for part in error["loc"]).upper()
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        fail(reason if reason.startswith(name) else f"{name}: {reason}")
+    except ValueError as exc:  # other bad values
         fail(str(exc).splitlines()[0])
     except (SystemExit, typer.Exit) as exc:
         if (exc.code if isinstance(exc, SystemExit) else exc.exit_code):
