@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -16,6 +17,9 @@ from index.embedding import DEFAULT_MODEL, E5_MODEL
 from index.netguard import FetchPolicy
 from index.search import SearchSettings
 from index.sources import SourceLimits
+
+# What Telegram accepts as a webhook secret_token.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class Settings(BaseSettings):
@@ -104,6 +108,10 @@ class Settings(BaseSettings):
         "(e.g. http://localhost:8081/bot)."))
     telegram_webhook_url: str | None = Field(None, description=(
         "Public HTTPS URL for webhook mode; unset means long polling."))
+    telegram_webhook_secret: SecretStr | None = Field(None, description=(
+        "Secret Telegram sends with every webhook update (1-256 of A-Z a-z 0-9 _ -); updates "
+        "without it are refused. Unset: one is generated once into "
+        "TANYA_HOME/telegram-webhook-secret (mode 0600) and shared by the bot processes."))
     telegram_webhook_listen: str = Field("0.0.0.0", description="Webhook listen address.")
     telegram_webhook_port: int = Field(8443, description="Webhook listen port.")
     telegram_queue_size: int = Field(50, ge=1, description="Questions waiting for the model.")
@@ -137,6 +145,16 @@ class Settings(BaseSettings):
     @classmethod
     def _allow(cls, value: list[str]) -> list[str]:
         FetchPolicy.parse(value)  # a bad entry is named at start, not at the first fetch
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None  # an empty line in .env means unset: one is generated
+        if not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's "
+                             "rule for a webhook secret)")
         return value
 
     @property
