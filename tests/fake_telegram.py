@@ -391,6 +391,7 @@ class FakeTelegram:
         self._chats: dict[int, JSON] = {}
         self._users: dict[int, JSON] = {}
         self._webhook: JSON = {}
+        self._downloads: list[str] = []
         self._methods: dict[str, tuple[str, Callable[[JSON], Any]]] = {
             name.lower(): (name, handler)
             for name, handler in {
@@ -526,8 +527,10 @@ class FakeTelegram:
 
     def user_document(self, user_id: int, file_name: str, content: bytes,
                       caption: str | None = None, *, chat_id: int | None = None,
-                      chat_type: str = "private", mime_type: str | None = None) -> int:
-        """Queue a message with a document (registered for getFile); returns its message_id."""
+                      chat_type: str = "private", mime_type: str | None = None,
+                      sized: bool = True) -> int:
+        """Queue a message with a document (registered for getFile); returns its message_id.
+        With sized=False the message leaves out file_size (optional in the Bot API)."""
         with self._cond:
             self._remember_user(user_id)
             f = self._add_file(content, file_name, mime_type)
@@ -536,6 +539,8 @@ class FakeTelegram:
                 "file_id": f.file_id, "file_unique_id": f.unique_id, "file_name": file_name,
                 "mime_type": f.mime_type, "file_size": len(content),
             }
+            if not sized:
+                del msg.data["document"]["file_size"]
             if caption is not None:
                 msg.data["caption"] = caption
                 entities = _user_entities(caption)
@@ -725,6 +730,12 @@ class FakeTelegram:
         with self._cond:
             return copy.deepcopy(self._webhook)
 
+    @property
+    def downloads(self) -> list[str]:
+        """Names of the files the bot downloaded, in order."""
+        with self._cond:
+            return list(self._downloads)
+
     def take_updates(self) -> list[JSON]:
         """Remove the injected updates and return them, to POST them to a webhook instead."""
         with self._cond:
@@ -801,6 +812,7 @@ class FakeTelegram:
         with self._cond:
             for f in self._files.values():
                 if f.path == path:
+                    self._downloads.append(f.name)
                     return 200, f.mime_type, f.content
         return 404, "application/json", _dumps(
             {"ok": False, "error_code": 404, "description": "Not Found"})
