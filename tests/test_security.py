@@ -313,3 +313,27 @@ def test_uploads_too_big_or_of_unknown_type_are_refused_before_anything_is_writt
     assert not (settings.home / "uploads").exists(), "nothing was written"
     assert tg.downloads == [], "nothing was even downloaded"
     assert len(tg.calls("getFile")) == 1, "only the file of unknown size was looked up"
+
+
+# ---- /add and the fetch guard ----------------------------------------------------------------
+
+def test_add_of_an_internal_url_is_refused_with_the_setting_named(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    write_corpus(tmp_path / "articles")
+    with FakeTelegram(token=TOKEN) as tg:
+        settings = make_settings(tmp_path, tg, fetch_allow=[])
+        run_sync(settings.index_dir, [str(tmp_path / "articles")], HashingEmbedder())
+        h = Harness(tg, FakeModel(), settings, tmp_path / "articles", caplog)
+
+        async def scenario() -> None:
+            for url, address in (("http://127.0.0.1:9/admin", "127.0.0.1 is a loopback"),
+                                 ("http://169.254.169.254/latest/meta-data/",
+                                  "169.254.169.254 is a link-local")):
+                reply = await h.reply_to(ADMIN, f"/add {url}", contains="Could not add")
+                assert reply["plain"] == (f"Could not add it: refused {url}: {address} address "
+                                          "(set TANYA_FETCH_ALLOW to allow it)")
+
+        try:
+            h.run(scenario)
+        finally:
+            h.bot().engine.close()
