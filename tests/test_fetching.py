@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot import runtime
-from bot.cli.app import app
+from bot.cli.app import app, main
 from bot.cli.common import EXIT_ERROR, EXIT_SKIPPED
 from bot.config import Settings
 from index.chunking import ChunkSettings
@@ -156,16 +156,18 @@ def test_the_allow_setting_takes_ranges_addresses_and_names() -> None:
 
 
 def test_the_setting_reaches_the_fetches_and_a_bad_entry_is_named(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     assert Settings().source_limits().allow == FetchPolicy()
     monkeypatch.setenv("TANYA_FETCH_ALLOW", "10.0.0.0/8, wiki.internal")
     assert Settings().fetch_allow == ["10.0.0.0/8", "wiki.internal"]
     assert Settings().source_limits().allow == FetchPolicy.parse(["10.0.0.0/8", "wiki.internal"])
     monkeypatch.setenv("TANYA_FETCH_ALLOW", "10.0.0.0/8,http://x")
-    result = CliRunner().invoke(app, ["index", "status"])
-    assert result.exit_code == EXIT_ERROR
-    assert result.stderr == ("error: TANYA_FETCH_ALLOW: 'http://x' is neither a CIDR range nor "
-                             "a host name\n")
+    monkeypatch.setattr("sys.argv", ["tanya", "index", "status"])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == EXIT_ERROR
+    assert capsys.readouterr().err == ("error: TANYA_FETCH_ALLOW: 'http://x' is neither a CIDR "
+                                       "range nor a host name\n")
 
 
 # ---- real fetches ------------------------------------------------------------------------------

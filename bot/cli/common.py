@@ -30,6 +30,16 @@ def note(line: str) -> None:
     typer.echo(line, err=True)
 
 
+def settings_error(exc: ValidationError) -> str:
+    """One line for bad settings: the variable and the rule, never the value (it may be secret)."""
+    if exc.title != "Settings":
+        return str(exc).splitlines()[0]
+    error = exc.errors()[0]
+    name = "TANYA_" + "_".join(str(part) for part in error["loc"]).upper()
+    reason = str(error["msg"]).removeprefix("Value error, ")
+    return reason if reason.startswith(name) else f"{name}: {reason}"
+
+
 def guard(fn: Callable[[], T]) -> T:
     """Run a command body, turning known errors into one line and exit code 1.
 
@@ -41,13 +51,8 @@ def guard(fn: Callable[[], T]) -> T:
         return fn()
     except (TanyaIndexError, TanyaBotError) as exc:
         fail(str(exc))
-    except ValidationError as exc:  # bad settings: name the variable, never echo its value
-        if exc.title != "Settings":
-            fail(str(exc).splitlines()[0])
-        error = exc.errors()[0]
-        name = "TANYA_" + "_".join(str(part) for part in error["loc"]).upper()
-        reason = str(error["msg"]).removeprefix("Value error, ")
-        fail(reason if reason.startswith(name) else f"{name}: {reason}")
+    except ValidationError as exc:
+        fail(settings_error(exc))
     except ValueError as exc:  # other bad values
         fail(str(exc).splitlines()[0])
     except (SystemExit, typer.Exit) as exc:
