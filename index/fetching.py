@@ -8,6 +8,8 @@ a proxy would connect on tanya's behalf, past the check.
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import Iterable
 
 import httpcore
@@ -49,12 +51,18 @@ class GuardedTransport(httpx.HTTPTransport):
     """httpx's transport over a connection pool whose every connection is guarded."""
 
     def __init__(self, policy: FetchPolicy) -> None:
-        super().__init__(trust_env=False)
+        super().__init__(verify=_tls(), trust_env=False)
         # httpx takes no network backend of its own; its transport sends through the httpcore
         # pool in `_pool` (httpx and httpcore are pinned in constraints.txt; tests/test_fetching.py
         # fails if the guard is bypassed).
-        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(trust_env=False),
+        self._pool = httpcore.ConnectionPool(ssl_context=_tls(),
                                              network_backend=GuardedBackend(policy))
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One verifying TLS context for every fetch (loading the CA bundle takes ~30 ms)."""
+    return httpx.create_ssl_context(trust_env=False)
 
 
 def fetch(url: str, policy: FetchPolicy, *, timeout_s: float, max_redirects: int,

@@ -6,6 +6,7 @@ that is just as forbidden) play the internal services an article or feed must no
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import socket
@@ -285,3 +286,55 @@ def test_index_add_names_the_refusal_and_the_setting(
     added = CliRunner().invoke(app, ["index", "add", url, "--json"])
     assert added.exit_code == 0, added.output
     assert len(json.loads(added.stdout)["added"]) == 1
+
+
+def self_signed(folder: Path, name: str) -> tuple[Path, Path]:
+    """A certificate for name, signed by itself (so no CA bundle trusts it), and its key."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+def test_tls_names_the_host_and_verifies_its_certificate_at_the_checked_address(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+
+    cert_file, key_file = self_signed(tmp_path, "news.test")
+    server_names: list[str | None] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    context.sni_callback = lambda sock, name, ctx: server_names.append(name)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+
+        def accept() -> None:
+            conn, _ = listener.accept()
+            with contextlib.suppress(OSError), context.wrap_socket(conn, server_side=True):
+                pass  # the handshake fails on the client's side: the certificate is untrusted
+
+        threading.Thread(target=accept, daemon=True).start()
+        real = socket.getaddrinfo
+        monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: real(
+            "127.0.0.1" if host == "news.test" else host, *a, **k))
+        reason = only_failure([f"https://news.test:{port}/story.html"], ("127.0.0.1",)).reason
+    assert server_names == ["news.test"], "TLS named the host, not the address"
+    assert "CERTIFICATE_VERIFY_FAILED" in reason, reason
