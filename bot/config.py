@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -14,8 +15,12 @@ from bot.pipeline.answer import AnswerSettings
 from bot.pipeline.evidence import EvidenceSettings
 from index.chunking import ChunkSettings
 from index.embedding import DEFAULT_MODEL, E5_MODEL
+from index.netguard import FetchPolicy
 from index.search import SearchSettings
 from index.sources import SourceLimits
+
+# What Telegram accepts as a webhook secret_token.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class Settings(BaseSettings):
@@ -47,6 +52,10 @@ class Settings(BaseSettings):
     max_source_mb: float = Field(50, gt=0, description="Largest file or download read, in MB.")
     max_pdf_pages: int = Field(2000, ge=1, description="PDFs with more pages are skipped.")
     fetch_timeout_s: float = Field(20, gt=0, description="Timeout for fetching a URL, seconds.")
+    fetch_allow: Annotated[list[str], NoDecode] = Field(default_factory=list, description=(
+        "Non-public ranges and hosts that fetched URLs (URLs given to index commands or /add, "
+        "feed links, redirects) may reach, comma-separated CIDRs and host names, e.g. "
+        "10.0.0.0/8,wiki.internal; unset means public addresses only (README, Security)."))
     search_candidates: int = Field(100, ge=1, description="Candidates taken from each retriever.")
     search_dense_weight: float = Field(0.7, ge=0, le=1, description=(
         "Weight of the dense list in hybrid fusion (BM25 gets the rest); 0.7 is measured for "
@@ -109,6 +118,10 @@ class Settings(BaseSettings):
         "(e.g. http://localhost:8081/bot)."))
     telegram_webhook_url: str | None = Field(None, description=(
         "Public HTTPS URL for webhook mode; unset means long polling."))
+    telegram_webhook_secret: SecretStr | None = Field(None, description=(
+        "Secret Telegram sends with every webhook update (1-256 of A-Z a-z 0-9 _ -); updates "
+        "without it are refused. Unset: one is generated once into "
+        "TANYA_HOME/telegram-webhook-secret (mode 0600) and shared by the bot processes."))
     telegram_webhook_listen: str = Field("0.0.0.0", description="Webhook listen address.")
     telegram_webhook_port: int = Field(8443, description="Webhook listen port.")
     telegram_queue_size: int = Field(50, ge=1, description="Questions waiting for the model.")
@@ -131,11 +144,27 @@ class Settings(BaseSettings):
             return [int(v) for v in value.replace(";", ",").split(",") if v.strip()]
         return value
 
-    @field_validator("telegram_sync_paths", mode="before")
+    @field_validator("telegram_sync_paths", "fetch_allow", mode="before")
     @classmethod
     def _paths(cls, value: object) -> object:
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("fetch_allow")
+    @classmethod
+    def _allow(cls, value: list[str]) -> list[str]:
+        FetchPolicy.parse(value)  # a bad entry is named at start, not at the first fetch
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None  # an empty line in .env means unset: one is generated
+        if not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's "
+                             "rule for a webhook secret)")
         return value
 
     @property
@@ -178,7 +207,8 @@ class Settings(BaseSettings):
     def source_limits(self) -> SourceLimits:
         """Caps for reading sources."""
         return SourceLimits(max_bytes=int(self.max_source_mb * 2**20),
-                            max_pdf_pages=self.max_pdf_pages, timeout_s=self.fetch_timeout_s)
+                            max_pdf_pages=self.max_pdf_pages, timeout_s=self.fetch_timeout_s,
+                            allow=FetchPolicy.parse(self.fetch_allow))
 
     def answering(self, passages: int | None = None) -> AnswerSettings:
         """Settings of the answer pipeline."""

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from index.netguard import FetchRefused
 from index.readers import SourceReadError, iso_date, read_html, slug
 from index.records import Article
 
@@ -25,7 +26,7 @@ def looks_like_feed(data: bytes) -> bool:
 
 def read_feed(data: bytes, feed_key: str,
               fetch: Fetch | None) -> Iterator[Article | SourceReadError]:
-    """Articles of a feed; entries whose page cannot be fetched fall back to their summary."""
+    """Articles of a feed; an entry whose page fails falls back to its summary (not if refused)."""
     import feedparser
 
     # A stream, never bare bytes: feedparser would open bytes that name a path as a file.
@@ -53,6 +54,8 @@ def _entry(entry: Any, feed_key: str, n: int, outlet: str | None, fetch: Fetch |
             page = read_html(data, key, slug(title or link), url=link)
             return Article(slug(title or page.title), title or page.title, page.text, key, link,
                          published or page.published, page.outlet or outlet, page.language)
+        except FetchRefused:
+            raise  # reported, not papered over with the teaser: the operator decides
         except SourceReadError:
             if not body:
                 raise

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from index.feeds import looks_like_feed, read_feed
+from index.netguard import FetchPolicy
 from index.readers import (
     SourceReadError,
     read_html,
@@ -43,6 +44,8 @@ class SourceLimits:
     max_pdf_pages: int = 2000
     timeout_s: float = 20.0
     max_redirects: int = 5
+    allow: FetchPolicy = field(default_factory=FetchPolicy)
+    """Private ranges and hosts that fetched URLs may reach (TANYA_FETCH_ALLOW)."""
 
 
 @dataclass
@@ -164,28 +167,8 @@ def _read_url(url: str, limits: SourceLimits) -> Iterator[Article | SourceReadEr
 
 
 def _fetch(url: str, limits: SourceLimits) -> tuple[bytes, str]:
-    """GET a URL with a timeout, a redirect limit and a size cap; one-line errors."""
-    import httpx
+    """GET a URL within the limits, public addresses only unless allowed; one-line errors."""
+    from index.fetching import fetch  # httpx is imported only when something is fetched
 
-    try:
-        with httpx.Client(follow_redirects=True, max_redirects=limits.max_redirects,
-                          timeout=limits.timeout_s,
-                          headers={"User-Agent": "tanya/0.1 (+article indexer)"}) as client, \
-                client.stream("GET", url) as resp:
-            if resp.status_code >= 400:
-                raise SourceReadError(f"HTTP {resp.status_code} {resp.reason_phrase}".strip())
-            chunks: list[bytes] = []
-            total = 0
-            for part in resp.iter_bytes():
-                total += len(part)
-                if total > limits.max_bytes:
-                    raise SourceReadError(f"response over the limit of {limits.max_bytes} bytes "
-                                          "(TANYA_MAX_SOURCE_MB)")
-                chunks.append(part)
-            return b"".join(chunks), resp.headers.get("content-type", "").lower()
-    except httpx.TooManyRedirects as exc:
-        raise SourceReadError(f"too many redirects (over {limits.max_redirects})") from exc
-    except httpx.TimeoutException as exc:
-        raise SourceReadError(f"timed out after {limits.timeout_s:g} s") from exc
-    except httpx.HTTPError as exc:
-        raise SourceReadError(f"cannot fetch: {exc}") from exc
+    return fetch(url, limits.allow, timeout_s=limits.timeout_s,
+                 max_redirects=limits.max_redirects, max_bytes=limits.max_bytes)

@@ -390,11 +390,14 @@ class FakeTelegram:
         self._commands: dict[str, list[JSON]] = {}
         self._chats: dict[int, JSON] = {}
         self._users: dict[int, JSON] = {}
+        self._webhook: JSON = {}
+        self._downloads: list[str] = []
         self._methods: dict[str, tuple[str, Callable[[JSON], Any]]] = {
             name.lower(): (name, handler)
             for name, handler in {
                 "getMe": self._get_me,
                 "getUpdates": self._get_updates,
+                "setWebhook": self._set_webhook,
                 "deleteWebhook": self._delete_webhook,
                 "getWebhookInfo": self._get_webhook_info,
                 "setMyCommands": self._set_my_commands,
@@ -524,8 +527,10 @@ class FakeTelegram:
 
     def user_document(self, user_id: int, file_name: str, content: bytes,
                       caption: str | None = None, *, chat_id: int | None = None,
-                      chat_type: str = "private", mime_type: str | None = None) -> int:
-        """Queue a message with a document (registered for getFile); returns its message_id."""
+                      chat_type: str = "private", mime_type: str | None = None,
+                      sized: bool = True) -> int:
+        """Queue a message with a document (registered for getFile); returns its message_id.
+        With sized=False the message leaves out file_size (optional in the Bot API)."""
         with self._cond:
             self._remember_user(user_id)
             f = self._add_file(content, file_name, mime_type)
@@ -534,6 +539,8 @@ class FakeTelegram:
                 "file_id": f.file_id, "file_unique_id": f.unique_id, "file_name": file_name,
                 "mime_type": f.mime_type, "file_size": len(content),
             }
+            if not sized:
+                del msg.data["document"]["file_size"]
             if caption is not None:
                 msg.data["caption"] = caption
                 entities = _user_entities(caption)
@@ -717,6 +724,24 @@ class FakeTelegram:
         with self._cond:
             return len(self._updates)
 
+    @property
+    def webhook(self) -> JSON:
+        """Parameters of the last setWebhook (url, secret_token, ...); empty when none is set."""
+        with self._cond:
+            return copy.deepcopy(self._webhook)
+
+    @property
+    def downloads(self) -> list[str]:
+        """Names of the files the bot downloaded, in order."""
+        with self._cond:
+            return list(self._downloads)
+
+    def take_updates(self) -> list[JSON]:
+        """Remove the injected updates and return them, to POST them to a webhook instead."""
+        with self._cond:
+            taken, self._updates = self._updates, []
+            return taken
+
     def wait_for(self, predicate: Callable[[FakeTelegram], bool], timeout: float = 10) -> None:
         """Wait until predicate(self) is true; AssertionError with a summary on timeout."""
         deadline = time.monotonic() + timeout
@@ -787,6 +812,7 @@ class FakeTelegram:
         with self._cond:
             for f in self._files.values():
                 if f.path == path:
+                    self._downloads.append(f.name)
                     return 200, f.mime_type, f.content
         return 404, "application/json", _dumps(
             {"ok": False, "error_code": 404, "description": "Not Found"})
@@ -812,13 +838,26 @@ class FakeTelegram:
             self._cond.wait(remaining)
         return copy.deepcopy(self._updates[:limit])
 
+    def _set_webhook(self, params: JSON) -> bool:
+        url = str(params.get("url") or "")
+        if not url.startswith("https://"):
+            raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise _bad("secret token contains unallowed characters")
+        if params.get("drop_pending_updates") is True:
+            self._updates.clear()
+        self._webhook = dict(params)
+        return True
+
     def _delete_webhook(self, params: JSON) -> bool:
         if params.get("drop_pending_updates") is True:
             self._updates.clear()
+        self._webhook = {}
         return True
 
     def _get_webhook_info(self, params: JSON) -> JSON:
-        return {"url": "", "has_custom_certificate": False,
+        return {"url": str(self._webhook.get("url", "")), "has_custom_certificate": False,
                 "pending_update_count": len(self._updates)}
 
     @staticmethod

@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from index.chunking import ChunkSettings
+from index.netguard import FetchPolicy
 from index.sources import SourceLimits
 from index.store import DB, IndexStore, StoredArticle
 from index.sync import SyncReport, sync
@@ -38,7 +39,9 @@ MB = 2**20
 MAX_BYTES = 20 * MB
 MAX_PAGES = 500
 BOMB_PAGES = 3000
-LIMITS = SourceLimits(max_bytes=MAX_BYTES, max_pdf_pages=MAX_PAGES, timeout_s=0.5)
+# The test server is on loopback, which is fetched only when allowed (TANYA_FETCH_ALLOW).
+LIMITS = SourceLimits(max_bytes=MAX_BYTES, max_pdf_pages=MAX_PAGES, timeout_s=0.5,
+                      allow=FetchPolicy.parse(["127.0.0.1"]))
 SYNC_DEADLINE_S = 20.0
 
 # --- good articles ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Reading articles from files, folders, URLs, JSONL and feeds, and reporting bad sources.
 
-Everything is generated inside the tests; the only network is a local HTTP server on 127.0.0.1.
+Everything is generated inside the tests; the only network is a local HTTP server on 127.0.0.1
+(opened with the fetch guard's allow setting, as an operator would).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from index.netguard import FetchPolicy
 from index.readers import iso_date
 from index.records import Article, SourceFailure
 from index.sources import Scan, SourceLimits, is_url, scan
@@ -137,8 +139,12 @@ def rss_item(title: str, link: str, guid: str, *, content: str | None = None,
 # --- helpers ---------------------------------------------------------------------------------
 
 
+# The test server listens on loopback, which tanya fetches only when allowed (TANYA_FETCH_ALLOW).
+LOCAL = FetchPolicy.parse(["127.0.0.1"])
+
+
 def run(*specs: str | Path, limits: SourceLimits | None = None) -> Scan:
-    return scan([str(s) for s in specs], limits or SourceLimits())
+    return scan([str(s) for s in specs], limits or SourceLimits(allow=LOCAL))
 
 
 def key(path: Path) -> str:
@@ -988,13 +994,13 @@ def test_url_http_error(server: str, path: str, needle: str) -> None:
 
 def test_url_redirect_loop(server: str) -> None:
     url = f"{server}/loop"
-    only_failure(run(url, limits=SourceLimits(max_redirects=3)), url, "redirects")
+    only_failure(run(url, limits=SourceLimits(max_redirects=3, allow=LOCAL)), url, "redirects")
 
 
 def test_url_timeout(server: str) -> None:
     url = f"{server}/slow"
     started = time.monotonic()
-    result = run(url, limits=SourceLimits(timeout_s=0.5))
+    result = run(url, limits=SourceLimits(timeout_s=0.5, allow=LOCAL))
     assert time.monotonic() - started < 1.8
     only_failure(result, url, "timed out")
 
@@ -1002,8 +1008,10 @@ def test_url_timeout(server: str) -> None:
 @pytest.mark.parametrize("path", ["/big", "/big-stream"])
 def test_url_response_over_size_limit(server: str, path: str) -> None:
     url = server + path
-    only_failure(run(url, limits=SourceLimits(max_bytes=1000)), url, "over the limit of 1000")
-    assert only_draft(run(server + "/big", limits=SourceLimits(max_bytes=len(BIG_BODY)))).url
+    only_failure(run(url, limits=SourceLimits(max_bytes=1000, allow=LOCAL)), url,
+                 "over the limit of 1000")
+    whole = SourceLimits(max_bytes=len(BIG_BODY), allow=LOCAL)
+    assert only_draft(run(server + "/big", limits=whole)).url
 
 
 def test_url_connection_refused() -> None:
@@ -1011,7 +1019,7 @@ def test_url_connection_refused() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}/x.html"
-    only_failure(run(url, limits=SourceLimits(timeout_s=2)), url, "cannot fetch")
+    only_failure(run(url, limits=SourceLimits(timeout_s=2, allow=LOCAL)), url, "cannot fetch")
 
 
 # --- small units -----------------------------------------------------------------------------

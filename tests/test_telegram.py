@@ -226,7 +226,9 @@ def make_settings(tmp_path: Path, tg: FakeTelegram, **extra: Any) -> Settings:
         "home": tmp_path / "home", "embed_model": "fake-hashing",
         "telegram_api_url": f"{tg.url}/bot", "telegram_stream_interval_s": 0.05,
         "telegram_allowed": [USER, OTHER, *CROWD], "telegram_admins": [ADMIN],
-        "telegram_rate_per_minute": 30, **extra}
+        "telegram_rate_per_minute": 30,
+        "fetch_allow": ["127.0.0.1"],  # the /add tests serve their pages on loopback
+        **extra}
     return Settings(**values)
 
 

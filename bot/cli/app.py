@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from bot import runtime
 from bot.cli import render
-from bot.cli.common import JsonOpt, guard, note
+from bot.cli.common import EXIT_ERROR, JsonOpt, guard, note, settings_error
 from bot.cli.indexing import index_app
 from bot.cli.models import models_app
 from bot.config import Settings
@@ -20,6 +21,8 @@ app = typer.Typer(help="tanya: ask questions about your own articles, with cited
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 app.add_typer(index_app, name="index")
 app.add_typer(models_app, name="models")
+
+
 
 CLI_CHAT = 0
 """The command line's conversation in conversations.db (Telegram chat ids are never 0)."""
@@ -179,6 +182,10 @@ def telegram_cmd() -> None:
 
 
 def main() -> None:
-    """Console script entry point."""
-    app()
+    """Console script entry point; bad settings read outside a command's guard are one line."""
+    try:
+        app()
+    except ValidationError as exc:
+        typer.echo(f"error: {settings_error(exc)}", err=True)
+        raise SystemExit(EXIT_ERROR) from None
 

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Annotated, NoReturn, TypeVar
 
 import typer
+from pydantic import ValidationError
 
 from bot.errors import TanyaBotError
 from index.errors import TanyaIndexError
@@ -29,6 +30,16 @@ def note(line: str) -> None:
     typer.echo(line, err=True)
 
 
+def settings_error(exc: ValidationError) -> str:
+    """One line for bad settings: the variable and the rule, never the value (it may be secret)."""
+    if exc.title != "Settings":
+        return str(exc).splitlines()[0]
+    error = exc.errors()[0]
+    name = "TANYA_" + "_".join(str(part) for part in error["loc"]).upper()
+    reason = str(error["msg"]).removeprefix("Value error, ")
+    return reason if reason.startswith(name) else f"{name}: {reason}"
+
+
 def guard(fn: Callable[[], T]) -> T:
     """Run a command body, turning known errors into one line and exit code 1.
 
@@ -40,7 +51,9 @@ def guard(fn: Callable[[], T]) -> T:
         return fn()
     except (TanyaIndexError, TanyaBotError) as exc:
         fail(str(exc))
-    except ValueError as exc:  # bad settings values, e.g. chunk sizes
+    except ValidationError as exc:
+        fail(settings_error(exc))
+    except ValueError as exc:  # other bad values
         fail(str(exc).splitlines()[0])
     except (SystemExit, typer.Exit) as exc:
         if (exc.code if isinstance(exc, SystemExit) else exc.exit_code):

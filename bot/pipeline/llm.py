@@ -173,6 +173,7 @@ class OpenAIServerGenerator:
             self._url += "/v1"
         self._model = model
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._key = api_key or ""
         self._timeout = timeout_s
         self._retries = retries
 
@@ -199,7 +200,7 @@ class OpenAIServerGenerator:
                     if resp.status_code >= 400:
                         resp.read()
                         raise GenerationError(f"model server {self._url} answered HTTP "
-                                              f"{resp.status_code}: {resp.text[:200]}")
+                                              f"{resp.status_code}: {self._masked(resp.text)}")
                     for piece in _sse_pieces(resp.iter_lines(), scores):
                         started = True
                         yield piece
@@ -212,8 +213,14 @@ class OpenAIServerGenerator:
             except httpx.HTTPError as exc:
                 if started or attempt == self._retries:
                     raise GenerationError(f"model server {self._url} failed: "
-                                          f"{type(exc).__name__} {exc}") from exc
+                                          f"{type(exc).__name__} {self._masked(str(exc))}"
+                                          ) from exc
                 time.sleep(0.5 * 2**attempt)
+
+
+    def _masked(self, text: str) -> str:
+        """A server's words cut to 200 characters, with the API key masked (some echo it)."""
+        return (text.replace(self._key, "<api key>") if self._key else text)[:200]
 
 
 def _sse_pieces(lines: Iterator[str], scores: Scores | None = None) -> Iterator[str]:

@@ -57,15 +57,20 @@ class Admin:
             await msg.reply_text("I can add .txt, .md, .html and .pdf files.")
             return
         limit = self.engine.settings.source_limits().max_bytes
-        if (msg.document.file_size or 0) > limit:
-            await msg.reply_text(f"That file is over the {limit // 2**20} MB limit.")
+        size, tg_file = msg.document.file_size, None
+        if size is None:  # optional in the Bot API; the file's record may still say
+            tg_file = await msg.document.get_file()
+            size = tg_file.file_size
+        if size is None or size > limit:  # refused before anything is written
+            await msg.reply_text("I cannot tell how big that file is." if size is None else
+                                 f"That file is over the {self.settings.max_source_mb:g} MB "
+                                 "limit.")
             return
         folder = self.settings.home / "uploads"
         folder.mkdir(parents=True, exist_ok=True)
         safe = re.sub(r"[^\w.-]", "_", name)
         target = folder / f"{msg.document.file_unique_id}-{safe}"
-        tg_file = await msg.document.get_file()
-        await tg_file.download_to_drive(target)
+        await (tg_file or await msg.document.get_file()).download_to_drive(target)
         await self._index([str(target)], msg)
 
     async def cmd_sync(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

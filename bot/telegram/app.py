@@ -11,7 +11,6 @@ import contextlib
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
@@ -37,7 +36,7 @@ from bot.telegram.access import REFUSAL, SLOW_DOWN, Access
 from bot.telegram.admin import Admin
 from bot.telegram.commands import Commands
 from bot.telegram.conversations import Conversations
-from bot.telegram.jobs import Job
+from bot.telegram.jobs import FairQueue, Job
 from bot.telegram.stream import AnswerStream, with_retry
 from index.errors import FilterError, TanyaIndexError
 from index.search import search
@@ -62,11 +61,9 @@ class TanyaBot:
         self.settings = settings
         self.access = Access(settings.telegram_allowed, settings.telegram_admins,
                              settings.telegram_rate_per_minute)
-        self.queue: asyncio.Queue[Job] = asyncio.Queue(settings.telegram_queue_size)
+        self.queue = FairQueue(settings.telegram_queue_size)
         self.busy = 0
         self.workers = settings.telegram_workers or 2 * len(settings.llm_urls) or 1
-        self._last_done: dict[int, asyncio.Event] = {}
-        self._next: dict[asyncio.Event, Job] = {}  # a user's question after the running one
         self.conversations = Conversations(settings.conversations_db,
                                            engine.answer_settings.history_turns,
                                            settings.telegram_conversation_hours)
@@ -125,15 +122,13 @@ class TanyaBot:
 
     async def enqueue(self, job: Job, msg: Message) -> None:
         """Queue a question and tell the asker their place when they have to wait."""
-        ahead = self.queue.qsize() + (1 if self.busy >= self.workers else 0)
-        job = replace(job, after=self._last_done.get(job.user_id))
+        ahead = self.queue.ahead(job.user_id) + (1 if self.busy >= self.workers else 0)
         try:
             self.queue.put_nowait(job)
         except asyncio.QueueFull:
             await msg.reply_text("I am busy with many questions; please ask again in a few "
                                  "minutes.")
             return
-        self._last_done[job.user_id] = job.done
         await msg.get_bot().send_chat_action(job.chat_id, ChatAction.TYPING)
         if ahead:
             at_once = "one question" if self.workers == 1 else f"{self.workers} questions"
@@ -141,17 +136,9 @@ class TanyaBot:
                                  "at a time.")
 
     async def worker(self) -> None:
-        """Answer queued questions (the model runs off the event loop). Several workers share
-        the queue; a question whose asker still waits for an earlier answer is handed to the
-        worker of that answer, so it keeps its order without holding a worker idle."""
+        """Answer queued questions in the queue's fair order (the model runs off the loop)."""
         while True:
-            job: Job | None = await self.queue.get()
-            while job is not None:
-                if job.after is not None and not job.after.is_set():
-                    self._next[job.after] = job
-                    break
-                await self._run(job)
-                job = self._next.pop(job.done, None)
+            await self._run(await self.queue.get())
 
     async def _run(self, job: Job) -> None:
         self.busy += 1
@@ -166,10 +153,7 @@ class TanyaBot:
                 log.warning("could not apologise in chat %s: %s", job.chat_id, exc)
         finally:
             self.busy -= 1
-            job.done.set()
-            if self._last_done.get(job.user_id) is job.done:
-                del self._last_done[job.user_id]
-            self.queue.task_done()
+            self.queue.done(job)
 
     async def _answer(self, job: Job) -> None:
         app_bot = self.app.bot

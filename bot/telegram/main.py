@@ -10,35 +10,40 @@ from telegram import Update
 from bot.config import Settings
 from bot.engine import Engine, PendingGenerator
 from bot.errors import TanyaBotError
+from bot.telegram import webhook
 from bot.telegram.app import TanyaBot
 
 
-class RedactToken(logging.Filter):
-    """Replace the bot token wherever a log line would show it (URLs of API calls)."""
+class RedactSecrets(logging.Filter):
+    """Replace the bot token and other secrets wherever a log line would show them."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, *others: str) -> None:
         super().__init__()
-        self._token = token
+        self._masks = {token: "<token>", **{s: "<secret>" for s in others if s}}
+
+    def _mask(self, text: str) -> str:
+        for value, mask in self._masks.items():
+            text = text.replace(value, mask)
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite message and traceback with the token masked; never drop a record."""
+        """Rewrite message and traceback with the secrets masked; never drop a record."""
         message = record.getMessage()
-        if self._token in message:
-            record.msg = message.replace(self._token, "<token>")
-            record.args = None
+        masked = self._mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
         if record.exc_info:  # HTTP errors carry the request URL, token included
-            text = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = text.replace(self._token, "<token>")
+            record.exc_text = self._mask(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True
 
 
-def configure_logging(token: str) -> None:
-    """Plain INFO logging with the token redacted; httpx request lines only on warnings."""
+def configure_logging(token: str, *others: str) -> None:
+    """Plain INFO logging with the secrets redacted; httpx request lines only on warnings."""
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactToken(token))
+        handler.addFilter(RedactSecrets(token, *others))
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
@@ -61,15 +66,18 @@ def prepare(settings: Settings) -> tuple[str, TanyaBot]:
 def run(settings: Settings) -> None:
     """Run the bot until interrupted: long polling, or a webhook when one is configured."""
     token, bot = prepare(settings)
-    configure_logging(token)
+    hook_secret = webhook.secret(settings) if settings.telegram_webhook_url else ""
+    api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+    configure_logging(token, hook_secret, api_key)
     app = bot.build(token)
     if not settings.telegram_allowed and not settings.telegram_admins:
         logging.getLogger(__name__).warning(
             "TANYA_TELEGRAM_ALLOWED is empty: everyone is refused (they are told their id)")
     if settings.telegram_webhook_url:
+        # python-telegram-bot answers 403 to a POST without this secret in its header
         app.run_webhook(listen=settings.telegram_webhook_listen,
                         port=settings.telegram_webhook_port, url_path="telegram",
                         webhook_url=settings.telegram_webhook_url.rstrip("/") + "/telegram",
-                        allowed_updates=Update.ALL_TYPES)
+                        secret_token=hook_secret, allowed_updates=Update.ALL_TYPES)
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
