@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import pickle
 import statistics
 import tempfile
@@ -195,7 +196,8 @@ def rejudge(path: Path, emb: Embedder, settings: AnswerSettings) -> list[Record]
             asked = a.standalone_question
             j = judge(asked, when.read(asked, date.today()), a.evidence, a.draft, emb, settings,
                       cut="cut_after_s" in a.timings, found=a.found, scores=a.token_scores,
-                      second=a.second_draft if a.second_question else None)
+                      second=a.second_draft if a.second_question else None,
+                      self_yes=a.signals.get("self_yes", math.nan))
             a = replace(a, text=j.text, status=j.status, citations=j.citations,
                         verdicts=j.verdicts, signals=j.signals, confidence=j.confidence)
         out.append(replace(r, answer=a))

@@ -38,7 +38,7 @@ from index.embedding.bundled import BundledE5Embedder
 FEATURES = ("lp_mean", "lp_min", "lp_facts_mean", "lp_facts_min", "ev_sim", "ev_cov",
             "ev_margin", "ev_max_sim", "ev_count", "ev_dense_top", "ev_bm25_top", "ev_kind",
             "chk_claims", "chk_kept", "chk_gives", "chk_words", "xl_sim", "xl_numbers",
-            "xl_refused", "draft_refused")
+            "xl_refused", "draft_refused", "self_yes")
 LEVELS = (0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 FOLDS = 5
 
@@ -125,6 +125,17 @@ def threshold(p: np.ndarray, y: np.ndarray, accuracy: float) -> float:
     return float(p[order][ok[-1]]) if len(ok) else 1.0
 
 
+def strictest(p: np.ndarray, y: np.ndarray, kinds: np.ndarray, accuracy: float) -> float:
+    """The threshold that holds `accuracy` in every kind of question at once (English and
+    Indonesian factoid, why): the highest of their own thresholds."""
+    return max(threshold(p[kinds == k], y[kinds == k], accuracy) for k in set(kinds))
+
+
+def kind(group: str) -> str:
+    """The kind of question a group holds, as the acceptance counts them (why-id is why)."""
+    return "why" if group.startswith("why") else group
+
+
 def outcomes(records: Sequence[Record], pa: np.ndarray, pq: np.ndarray, ya: np.ndarray,
              yq: np.ndarray, t: tuple[float, float]) -> dict[str, float]:
     """Where the questions go under the decision with thresholds t."""
@@ -183,7 +194,7 @@ def main() -> None:
         y = ya[m]
         checks = x[m, FEATURES.index("chk_gives")] * x[m, FEATURES.index("chk_kept")]
         scored = {"today's checks": checks, **{f"{k} (cv)": v[m] for k, v in pa.items()}}
-        for f in ("lp_mean", "lp_facts_min", "xl_sim", "ev_sim"):
+        for f in ("lp_mean", "lp_facts_min", "xl_sim", "ev_sim", "self_yes"):
             col = x[m, FEATURES.index(f)]
             scored[f] = np.where(np.isfinite(col), col, np.nanmin(col) if np.isfinite(col).any()
                                  else 0.0)
@@ -191,7 +202,9 @@ def main() -> None:
                    for name, s in scored.items()}
         rows[g]["base rate"] = {"share right": float(y.mean()), "n": int(m.sum())}
         curves[g] = {name: risk_coverage(s, y)[:2] for name, s in scored.items()}
-    thresholds = {a: (threshold(pa["logistic"], ya, a), threshold(pq, yq, a)) for a in LEVELS}
+    kinds = np.array([kind(r.group) for r in records])
+    thresholds = {a: (strictest(pa["logistic"], ya, kinds, a), strictest(pq, yq, kinds, a))
+                  for a in LEVELS}
     decided = {g: {str(a): outcomes([r for r, k in zip(records, m, strict=True) if k],
                                     pa["logistic"][m], pq[m], ya[m], yq[m], thresholds[a])
                    for a in LEVELS} for g, m in by_group.items()}

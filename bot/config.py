@@ -100,6 +100,13 @@ class Settings(BaseSettings):
         "question into the articles' language and answer it there, to record whether the two "
         "answers agree (a signal for the calibrated decision; costs a translation and a second "
         "draft, so off until a fitted calibration uses it)."))
+    answer_selfcheck: bool = Field(True, description=(
+        "After the draft, ask the model whether the passages say what it wrote (one token on "
+        "the cached conversation); its probability of yes is a signal of the calibrated "
+        "decision (pipeline.selfcheck)."))
+    answer_render_quotes: bool = Field(True, description=(
+        "When tanya quotes a passage in another language than the question, add the model's "
+        "rendering of it, marked as a rendering (the original stays what is cited)."))
     answer_min_accuracy: float = Field(0.9, ge=0.5, le=0.99, description=(
         "How sure tanya must be to show an answer or a quote, as the accuracy wanted of what "
         "is shown: the calibrated decision (bot/pipeline/calibration.json, when fitted) shows "
@@ -220,6 +227,8 @@ class Settings(BaseSettings):
                               min_similarity=self.citation_min_similarity,
                               strict_names=self.strict_names, verdict=self.answer_verdict,
                               crosslingual=self.answer_crosslingual,
+                              selfcheck=self.answer_selfcheck,
+                              render_quotes=self.answer_render_quotes,
                               calibration=calibrator.load(),
                               min_accuracy=self.answer_min_accuracy)
 

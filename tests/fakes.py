@@ -18,6 +18,7 @@ FAKE_EVIDENCE_MIN_SIMILARITY = 0.35
 FAKE_CITATION_MIN_SIMILARITY = 0.1
 # How the verdict prompt (prompts/answer_verdict.txt) ends.
 VERDICT_ENDING = "Reply yes or no."
+CHECK_ENDING = "Answer yes or no."
 
 
 def fake_answer_settings(**changes: object) -> AnswerSettings:
@@ -69,12 +70,14 @@ class ScriptedGenerator:
     """Plays back scripted replies token by token and records every prompt it was given."""
 
     def __init__(self, *replies: str, name: str = "scripted", verdict: str = "",
-                 logprob: float = -0.1) -> None:
+                 logprob: float = -0.1, check: str = "yes") -> None:
         self.replies = list(replies)
         self.logprob = logprob  # every token's log-probability, when asked for
         self.prompts: list[list[dict[str, str]]] = []
         self.verdict_prompts: list[list[dict[str, str]]] = []
         self.verdict = verdict  # the reply to the verdict prompt ("": neither yes nor no)
+        self.check_prompts: list[list[dict[str, str]]] = []
+        self.check = check  # the reply to the self-check (pipeline.selfcheck)
         self._name = name
 
     @property
@@ -85,6 +88,12 @@ class ScriptedGenerator:
     def stream(self, messages: list[dict[str, str]], max_tokens: int, *,
                scores: list[tuple[str, float]] | None = None) -> Iterator[str]:
         """Yield the next scripted reply in small pieces (each scored `logprob` when asked)."""
+        if messages[-1]["content"].endswith(CHECK_ENDING):
+            self.check_prompts.append(messages)
+            if scores is not None:
+                scores.append((self.check, self.logprob))
+            yield self.check
+            return
         if messages[-1]["content"].endswith(VERDICT_ENDING):
             self.verdict_prompts.append(messages)
             yield self.verdict

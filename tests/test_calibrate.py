@@ -23,6 +23,15 @@ def test_risk_coverage_and_thresholds() -> None:
     assert calibrate.threshold(p, np.zeros(4, dtype=int), 0.9) == 1.0  # never shown
 
 
+def test_one_threshold_holds_the_accuracy_in_every_kind_of_question() -> None:
+    p = np.array([0.9, 0.8, 0.7, 0.6, 0.9, 0.8, 0.7, 0.6])
+    y = np.array([1, 1, 1, 1, 1, 0, 1, 1])
+    kinds = np.array(["en"] * 4 + ["why"] * 4)
+    assert calibrate.threshold(p[:4], y[:4], 0.9) == 0.6
+    assert calibrate.strictest(p, y, kinds, 0.9) == 0.9  # why is wrong at 0.8
+    assert [calibrate.kind(g) for g in ("en", "why-id")] == ["en", "why"]
+
+
 def test_the_export_gives_the_same_probabilities_at_run_time(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, len(calibrate.FEATURES)))

@@ -6,12 +6,13 @@ tests run it with fakes.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from bot.pipeline import crosslingual, lexical, verdict, when
+from bot.pipeline import crosslingual, lexical, selfcheck, verdict, when
 from bot.pipeline.calibrator import Calibration
 from bot.pipeline.citations import Citation, Verdict
 from bot.pipeline.decision import REFUSAL, Status, is_refusal, judge
@@ -41,6 +42,8 @@ class AnswerSettings:
     strict_names: bool = False  # the question's names must be in the passage, across languages
     verdict: bool = False  # ask the model first whether the passages answer (pipeline.verdict)
     crosslingual: bool = False  # also ask in the articles' language (pipeline.crosslingual)
+    selfcheck: bool = True  # ask the model whether the passages say what it wrote
+    render_quotes: bool = True  # a quote in another language gets the model's rendering
     calibration: Calibration | None = None  # the fitted decision (None: the checks decide)
     min_accuracy: float = 0.9  # how sure an answer or a quote must be to be shown
     history_turns: int = 3
@@ -164,8 +167,14 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
         found = verdict.ask(asked, evidence, generator, prompts, REFUSAL)
         timings["verdict_s"] = time.perf_counter() - t2
     scores: Scores = []
-    draft = "" if found is False else _generate(messages_for(asked, evidence, prompts),
-                                                generator, settings, events, timings, scores)
+    asking = messages_for(asked, evidence, prompts)
+    draft = "" if found is False else _generate(asking, generator, settings, events, timings,
+                                                scores)
+    checked = math.nan
+    if settings.selfcheck and "cut_after_s" not in timings and not is_refusal(draft):
+        t4 = time.perf_counter()
+        checked = selfcheck.p_true(asking, draft, generator, prompts)
+        timings["selfcheck_s"] = time.perf_counter() - t4
     second_q = second = ""
     if settings.crosslingual and crosslingual.needed(asked, evidence) and not is_refusal(draft):
         t3 = time.perf_counter()
@@ -177,11 +186,32 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
         timings["second_draft_s"] = time.perf_counter() - t3
     judged = judge(asked, intent, evidence, draft, embedder, settings,
                    cut="cut_after_s" in timings, found=found, scores=scores,
-                   second=second if second_q else None)
+                   second=second if second_q else None, self_yes=checked)
+    text = judged.text
+    if judged.status == "fallback" and settings.render_quotes:
+        t5 = time.perf_counter()
+        text = rendered(asked, judged.text, judged.citations, generator, prompts)
+        timings["rendering_s"] = time.perf_counter() - t5
     timings["total_s"] = time.perf_counter() - t0
-    return Answer(question, asked, judged.text, judged.status, judged.citations,
+    return Answer(question, asked, text, judged.status, judged.citations,
                   tuple(evidence), judged.verdicts, draft, generator.name, timings, filters,
                   found, judged.signals, second_q, second, scores, judged.confidence)
+
+
+def rendered(asked: str, text: str, cites: Sequence[Citation], generator: Generator,
+             prompts: Prompts) -> str:
+    """A quote in another language than the question, followed by the model's rendering of it
+    into the question's language, marked as a rendering (the original stays what is cited)."""
+    language = lexical.language(asked)
+    out = text
+    for c in cites:
+        if lexical.family(lexical.language(c.quote)) == lexical.family(language):
+            continue
+        into = crosslingual.translate(c.quote, language, generator, prompts)
+        if into:
+            out += (f" ([{c.n}] as the model renders it in {lexical.language_name(language)}: "
+                    f"“{lexical.quoted(into)}”)")
+    return out
 
 
 def _generate(messages: Messages, generator: Generator, settings: AnswerSettings,

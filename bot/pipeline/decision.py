@@ -11,6 +11,7 @@ calibration file the checks alone decide, as before.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,10 +47,11 @@ class Judged:
 def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], draft: str,
           embedder: Embedder, settings: AnswerSettings, cut: bool = False,
           found: bool | None = None, scores: Scores | None = None,
-          second: str | None = None) -> Judged:
+          second: str | None = None, self_yes: float = math.nan) -> Judged:
     """What the user gets from a draft (cut: stopped at the time limit, so only the evidence
     is trusted; found: the model said the passages answer; scores: the draft's token
-    log-probabilities; second: the answer to the question put in the articles' language)."""
+    log-probabilities; second: the answer to the question put in the articles' language;
+    self_yes: the model's P(yes) that the passages say what it wrote)."""
     checked = citations.check(draft, evidence, embedder, settings.min_similarity, asked,
                               excuse_asked=not settings.strict_names)
     refused = is_refusal(draft) and not cut
@@ -59,7 +61,7 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
                 **signals.check_signals(asked, draft, "" if failed else checked.text,
                                         checked.verdicts),
                 **signals.agreement(draft, second, embedder),
-                "draft_refused": float(refused)}
+                "draft_refused": float(refused), "self_yes": self_yes}
     cal = settings.calibration
     confidence: float | None = None
     status: Status = "answered"

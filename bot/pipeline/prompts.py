@@ -15,6 +15,7 @@ REQUIRED: dict[str, set[str]] = {
     "answer_system": {"refusal"},
     "answer_user": {"passages", "question", "language"},
     "answer_verdict": {"passages", "question"},
+    "answer_check": set(),
     "rewrite": {"history", "question"},
     "translate": {"language", "text"},
 }
@@ -27,6 +28,7 @@ class Prompts:
     answer_system: Template
     answer_user: Template
     answer_verdict: Template
+    answer_check: Template
     rewrite: Template
     translate: Template
 
