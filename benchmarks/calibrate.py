@@ -41,6 +41,7 @@ FEATURES = ("lp_mean", "lp_min", "lp_facts_mean", "lp_facts_min", "ev_sim", "ev_
             "xl_refused", "draft_refused", "self_yes")
 LEVELS = (0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 FOLDS = 5
+MIN_TRAIN = 40  # fewer training records than this: the fold keeps the base rate
 
 
 def load(paths: Sequence[Path]) -> list[Record]:
@@ -63,6 +64,18 @@ def labels(records: Sequence[Record], emb: Embedder) -> tuple[np.ndarray, np.nda
         q = verdict.quoted(a.evidence, a.draft, emb).quote
         quote.append(r.item.answerable and contains_answer(q, gold))
     return np.array(answer, dtype=int), np.array(quote, dtype=int)
+
+
+def quote_choices(records: Sequence[Record], emb: Embedder) -> dict[str, float]:
+    """Of the answerable questions, how often each candidate quote holds a gold answer: the
+    sentence nearest the draft in the passage it cites (what tanya quotes), and the sentence
+    nearest the question in the first passage."""
+    ans = [r for r in records if r.item.answerable]
+    near = sum(contains_answer(verdict.quoted(r.answer.evidence, r.answer.draft, emb).quote,
+                               r.item.answers) for r in ans)
+    best = sum(contains_answer(r.answer.evidence[0].best.text, r.item.answers) for r in ans)
+    return {"nearest the draft": near / max(1, len(ans)),
+            "best for the question": best / max(1, len(ans)), "n": float(len(ans))}
 
 
 def matrix(records: Sequence[Record]) -> np.ndarray:
@@ -94,7 +107,7 @@ def cross_validated(make: Any, x: np.ndarray, y: np.ndarray, groups: np.ndarray)
 
     p = np.full(len(y), float(y.mean()))
     for train, test in GroupKFold(n_splits=min(FOLDS, len(set(groups)))).split(x, y, groups):
-        if len(set(y[train])) < 2:
+        if len(set(y[train])) < 2 or len(train) < MIN_TRAIN:
             continue
         p[test] = make().fit(x[train], y[train]).predict_proba(x[test])[:, 1]
     return p
@@ -171,11 +184,15 @@ def export(x: np.ndarray, ya: np.ndarray, yq: np.ndarray, thresholds: dict[float
                                 "fitted_for": fitted_for}, indent=1) + "\n")
 
 
+SINGLE = ("lp_mean", "lp_facts_min", "ev_sim", "self_yes", "xl_sim")
+
+
 def main() -> None:
     """Command line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("records", nargs="+", type=Path)
     ap.add_argument("--png", type=Path, help="draw the risk-coverage curves here")
+    ap.add_argument("--markdown", action="store_true", help="print the tables for the READMEs")
     ap.add_argument("--export", action="store_true", help="write bot/pipeline/calibration.json")
     args = ap.parse_args()
     records = load(args.records)
@@ -186,36 +203,88 @@ def main() -> None:
     pa = {"logistic": cross_validated(_logistic, x, ya, groups),
           "trees": cross_validated(_trees, x, ya, groups)}
     pq = cross_validated(_logistic, x, yq, groups)
-    by_group: dict[str, np.ndarray] = {g: np.array([r.group == g for r in records])
-                                       for g in dict.fromkeys(r.group for r in records)}
+    kinds = np.array([kind(r.group) for r in records])
     rows: dict[str, dict[str, Any]] = {}
     curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
-    for g, m in by_group.items():
+    for k in dict.fromkeys(kinds.tolist()):
+        m = kinds == k
         y = ya[m]
         checks = x[m, FEATURES.index("chk_gives")] * x[m, FEATURES.index("chk_kept")]
-        scored = {"today's checks": checks, **{f"{k} (cv)": v[m] for k, v in pa.items()}}
-        for f in ("lp_mean", "lp_facts_min", "xl_sim", "ev_sim", "self_yes"):
+        scored = {"today's checks": checks, **{f"{n} (cv)": v[m] for n, v in pa.items()}}
+        for f in SINGLE:
             col = x[m, FEATURES.index(f)]
-            scored[f] = np.where(np.isfinite(col), col, np.nanmin(col) if np.isfinite(col).any()
-                                 else 0.0)
-        rows[g] = {name: {"auc": auc(s, y), "aurc": risk_coverage(s, y)[2]}
-                   for name, s in scored.items()}
-        rows[g]["base rate"] = {"share right": float(y.mean()), "n": int(m.sum())}
-        curves[g] = {name: risk_coverage(s, y)[:2] for name, s in scored.items()}
-    kinds = np.array([kind(r.group) for r in records])
+            if np.isfinite(col).any():
+                scored[f] = np.where(np.isfinite(col), col, np.nanmin(col))
+        rows[k] = {name: {"auc": auc(v, y), "aurc": risk_coverage(v, y)[2]}
+                   for name, v in scored.items()}
+        rows[k]["base rate"] = {"share right": float(y.mean()), "n": int(m.sum())}
+        curves[k] = {name: risk_coverage(v, y)[:2] for name, v in scored.items()}
     thresholds = {a: (strictest(pa["logistic"], ya, kinds, a), strictest(pq, yq, kinds, a))
                   for a in LEVELS}
-    decided = {g: {str(a): outcomes([r for r, k in zip(records, m, strict=True) if k],
-                                    pa["logistic"][m], pq[m], ya[m], yq[m], thresholds[a])
-                   for a in LEVELS} for g, m in by_group.items()}
-    print(json.dumps({"signals": rows, "thresholds": {str(k): v for k, v in thresholds.items()},
-                      "decision": decided}, indent=1))
+    decided = {k: {str(a): outcomes([r for r, keep in zip(records, kinds == k, strict=True)
+                                     if keep], pa["logistic"][kinds == k], pq[kinds == k],
+                                    ya[kinds == k], yq[kinds == k], thresholds[a])
+                   for a in LEVELS} for k in rows}
+    report = {"signals": rows, "thresholds": {str(a): t for a, t in thresholds.items()},
+              "decision": decided, "times": times(records, kinds),
+              "quotes": {k: quote_choices([r for r, kk in zip(records, kinds, strict=True)
+                                           if kk == k], emb) for k in rows}}
+    print(markdown(report) if args.markdown else json.dumps(report, indent=1))
     if args.png:
         _draw(curves, args.png)
     if args.export:
         first = records[0].answer
         export(x, ya, yq, thresholds, {"model": first.model, "records": str(len(records))},
                calibrator.DEFAULT)
+
+
+def times(records: Sequence[Record], kinds: np.ndarray) -> dict[str, dict[str, float]]:
+    """Median time to the final answer, and the same without what this decision adds (the
+    self-check and the quote's rendering), measured in the same run."""
+    out = {}
+    for k in dict.fromkeys(kinds.tolist()):
+        mine = [r.answer.timings for r, kk in zip(records, kinds, strict=True) if kk == k]
+        total = [t["total_s"] for t in mine]
+        before = [t["total_s"] - t.get("selfcheck_s", 0.0) - t.get("rendering_s", 0.0)
+                  for t in mine]
+        out[k] = {"total_s": float(np.median(total)), "without_s": float(np.median(before)),
+                  "ratio": float(np.median(total) / np.median(before))}
+    return out
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The report as the tables the READMEs show."""
+    kinds = list(report["signals"])
+    out = ["| score | " + " | ".join(f"{k} AUC | {k} AURC" for k in kinds) + " |",
+           "|---|" + "---|---|" * len(kinds)]
+    names = list(dict.fromkeys(n for k in kinds for n in report["signals"][k]
+                               if n != "base rate"))
+    for n in names:
+        cells = []
+        for k in kinds:
+            row = report["signals"][k].get(n)
+            cells += [f"{row['auc']:.2f}", f"{row['aurc']:.2f}"] if row else ["-", "-"]
+        out.append(f"| {n} | " + " | ".join(cells) + " |")
+    out.append("| (share right, n) | " + " | ".join(
+        f"{report['signals'][k]['base rate']['share right']:.2f} | "
+        f"{report['signals'][k]['base rate']['n']}" for k in kinds) + " |")
+    out += ["", "| wanted accuracy | kind | answers right | right answer | right quote | wrong "
+            "| refused | unanswerable shown |", "|---|---|---|---|---|---|---|---|"]
+    for a in report["thresholds"]:
+        for k in kinds:
+            d = report["decision"][k][a]
+            out.append(f"| {a} | {k} | {d['answers_right']:.2f} | {d['right_answer']:.2f} | "
+                       f"{d['right_quote']:.2f} | {d['wrong']:.2f} | {d['refused']:.2f} | "
+                       f"{d['unanswerable_shown']:.2f} |")
+    out += ["", "| kind | median total | without the self-check and rendering | ratio |",
+            "|---|---|---|---|"]
+    out += [f"| {k} | {t['total_s']:.1f} s | {t['without_s']:.1f} s | {t['ratio']:.2f} |"
+            for k, t in report["times"].items()]
+    out += ["", "| kind | quote nearest the draft right | best sentence for the question right |",
+            "|---|---|---|"]
+    out += [f"| {k} | {q['nearest the draft']:.2f} | {q['best for the question']:.2f} |"
+            for k, q in report["quotes"].items()]
+    return "\n".join(out)
 
 
 def _draw(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]], path: Path) -> None:
