@@ -333,6 +333,39 @@ def test_the_calibrated_decision_answers_quotes_or_refuses(
         assert (a.text, a.citations, a.confidence) == (REFUSAL, (), None)
 
 
+class _Unsure(ScriptedGenerator):
+    """Sure of every token until the word "refused", unsure from there on."""
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int,
+               **kw: object) -> Iterator[str]:
+        unsure = False
+        scores = kw.get("scores")
+        for piece in super().stream(messages, max_tokens):
+            unsure = unsure or "refused" in piece
+            if isinstance(scores, list):
+                scores.append((piece, -5.0 if unsure else 0.0))
+            yield piece
+
+
+def test_a_later_sentence_the_calibrator_doubts_is_dropped(store: IndexStore) -> None:
+    gen = _Unsure("Musk left OpenAI after a power struggle [1]. "
+                  "The other founders refused to let him run it [1].")
+    cal = Calibration(Logistic(("lp_mean",), np.array([0.0]), np.array([1.0]), np.array([1.0]),
+                               4.0), _calibration(0.0, 0.0).quote, {0.9: (0.8, 0.8)}, {})
+    a = answer("Why did Musk leave OpenAI?", store=store, embedder=HashingEmbedder(),
+               generator=gen, prompts=prompts.load(),
+               settings=fake_answer_settings(calibration=cal))
+    assert a.status == "answered"
+    assert a.text == "Musk left OpenAI after a power struggle [1]."  # the doubted one is gone
+    assert [c.n for c in a.citations] == [1]
+    sure = answer("Why did Musk leave OpenAI?", store=store, embedder=HashingEmbedder(),
+                  generator=ScriptedGenerator("Musk left OpenAI after a power struggle [1]. "
+                                              "The other founders refused to let him run it "
+                                              "[1].", logprob=0.0),
+                  prompts=prompts.load(), settings=fake_answer_settings(calibration=cal))
+    assert "refused" in sure.text  # not doubted: kept
+
+
 def test_the_question_is_also_asked_in_the_articles_language(tmp_path: Path) -> None:
     folder, index_dir = tmp_path / "articles", tmp_path / "index"
     write_md(folder, "musk.md", "Musk dan OpenAI", "Perebutan kekuasaan menyebabkan kepergian "

@@ -56,12 +56,15 @@ class Calibration:
     thresholds: dict[float, tuple[float, float]]  # accuracy -> (answer, quote) thresholds
     fitted_for: dict[str, str]
 
+    def at(self, accuracy: float) -> tuple[float, float]:
+        """The (answer, quote) thresholds of the highest fitted level not above `accuracy`."""
+        levels = sorted(a for a in self.thresholds if a <= accuracy + 1e-9)
+        return self.thresholds[levels[-1] if levels else min(self.thresholds)]
+
     def decide(self, p_answer: float, p_quote: float, accuracy: float,
                can_answer: bool) -> Decision:
         """Answer when the draft is likely enough right, else quote, else refuse."""
-        levels = sorted(a for a in self.thresholds if a <= accuracy + 1e-9)
-        level = levels[-1] if levels else min(self.thresholds)
-        t_answer, t_quote = self.thresholds[level]
+        t_answer, t_quote = self.at(accuracy)
         if can_answer and p_answer >= t_answer:
             return "answer"
         return "quote" if p_quote >= t_quote else "refuse"

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from bot.pipeline import citations, disagree, lexical, signals, verdict, when
+from bot.pipeline.calibrator import Calibration
 from bot.pipeline.citations import Citation, Verdict
 from bot.pipeline.evidence import Evidence
 from bot.pipeline.llm import Scores
@@ -72,7 +73,11 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
         measured |= {"p_answer": p_answer, "p_quote": p_quote}
         choice = cal.decide(p_answer, p_quote, settings.min_accuracy, can_answer=not failed)
         confidence = p_answer if choice == "answer" else p_quote
-        if choice == "quote":
+        if choice == "answer":
+            checked = _undoubted(asked, draft, evidence, embedder, settings, checked, scores,
+                                 measured, cal)
+            text, cites = checked.text, checked.citations
+        elif choice == "quote":
             text, status, cites = _quoting((verdict.quoted(evidence, draft, embedder),))
         elif choice == "refuse":
             text, status, cites, confidence = REFUSAL, "refused", (), None
@@ -85,6 +90,32 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
     if status in ("answered", "fallback"):
         text, status, cites = _dated(asked, intent, evidence, text, status, cites)
     return Judged(text, status, cites, checked.verdicts, measured, confidence)
+
+
+def _undoubted(asked: str, draft: str, evidence: Sequence[Evidence], embedder: Embedder,
+               settings: AnswerSettings, checked: citations.Checked, scores: Scores | None,
+               measured: dict[str, float], cal: Calibration) -> citations.Checked:
+    """The answer without the sentences after its first that the calibrator doubts: each is
+    scored alone (its own tokens' log-probabilities and checks) and dropped below the
+    answer threshold; what is left is checked again, so its citations are its own."""
+    kept = [v for v in checked.verdicts if v.kept]
+    if len(kept) < 2:
+        return checked
+    floor = cal.at(settings.min_accuracy)[0]
+    keep = kept[:1]
+    for v in kept[1:]:
+        bare = v.sentence.rstrip(".!? ")  # the draft may put its marker before the stop
+        start = draft.find(bare)
+        span = (start, start + len(bare)) if start >= 0 else None
+        alone = {**measured, **signals.token_signals(scores or [], draft, span),
+                 **signals.check_signals(asked, v.sentence, v.sentence, (v,))}
+        if cal.answer.probability(alone) >= floor:
+            keep.append(v)
+    if len(keep) == len(kept):
+        return checked
+    redraft = " ".join(f"{v.sentence} " + " ".join(f"[{n}]" for n in v.kept) for v in keep)
+    return citations.check(redraft, evidence, embedder, settings.min_similarity, asked,
+                           excuse_asked=not settings.strict_names)
 
 
 _NOT_ANSWERED = re.compile(

@@ -31,8 +31,10 @@ def _spans(draft: str) -> list[tuple[int, int]]:
     return [m.span() for m in _FACT.finditer(bare)]
 
 
-def token_signals(scores: Scores, draft: str) -> dict[str, float]:
-    """Log-probability summaries: over the draft's words, and over its names and numbers."""
+def token_signals(scores: Scores, draft: str,
+                  within: tuple[int, int] | None = None) -> dict[str, float]:
+    """Log-probability summaries: over the draft's words, and over its names and numbers
+    (within: only the tokens of that character span, one sentence of the draft)."""
     if not scores:
         return {"lp_mean": NAN, "lp_min": NAN, "lp_facts_mean": NAN, "lp_facts_min": NAN}
     words: list[float] = []
@@ -44,6 +46,8 @@ def token_signals(scores: Scores, draft: str) -> dict[str, float]:
         start, pos = pos, pos + len(text)
         if not any(c.isalnum() for c in text) or any(a < pos and start < b
                                                      for a, b in markers):
+            continue
+        if within is not None and not (within[0] < pos and start < within[1]):
             continue
         words.append(lp)
         if any(a < pos and start < b for a, b in spans):
