@@ -60,3 +60,17 @@ class FilterError(TanyaIndexError):
 
     def __init__(self, value: str, reason: str) -> None:
         super().__init__(f"bad filter {value!r}: {reason}")
+
+
+class EmbeddingServerError(TanyaIndexError):
+    """An embedding server could not be reached or answered without usable vectors.
+
+    The pool of servers passes over the one that failed; the message is one line.
+    """
+
+
+class EmbeddingServerMismatchError(TanyaIndexError):
+    """An embedding server answers, but is of another kind or gives another model's vectors."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"embedding server {url} {reason}")
