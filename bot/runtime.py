@@ -9,7 +9,7 @@ from bot.errors import ConfigError
 from bot.pipeline import models
 from bot.pipeline.llm import Generator, LlamaCppGenerator, OpenAIServerGenerator
 from bot.pipeline.pool import ServerPool
-from index.embedding import E5_MODEL, Embedder
+from index.embedding import E5_MODEL, Embedder, fingerprint
 from index.embedding.sbert import SentenceTransformerEmbedder
 from index.store import IndexStore
 
@@ -35,15 +35,23 @@ def embedder(settings: Settings) -> Embedder:
         passage_prefix=settings.embed_passage_prefix, batch_size=settings.embed_batch_size)
 
 
-def open_index(settings: Settings) -> IndexStore:
-    """The live index, checked against the configured embedding model."""
+def open_index(settings: Settings, embedder: Embedder | None = None) -> IndexStore:
+    """The live index, checked against the configured embedding model; with the embedder,
+    also against what it gives (dimension, probe vectors: index.embedding.fingerprint)."""
     store = IndexStore(settings.index_dir)
     try:
         store.meta.check(settings.index_dir, settings.embedder_name, None)
+        if embedder is not None:
+            check_embedder(store, embedder)
     except Exception:
         store.close()
         raise
     return store
+
+
+def check_embedder(store: IndexStore, embedder: Embedder) -> None:
+    """Refuse an embedder whose vectors differ from the index's (IndexMismatchError and kin)."""
+    store.meta.check_space(store.index_dir, fingerprint.space(embedder), None)
 
 
 def model_label(settings: Settings, model: str | None = None) -> str:

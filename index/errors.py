@@ -24,6 +24,19 @@ class IndexMismatchError(TanyaIndexError):
         )
 
 
+class VectorsMismatchError(TanyaIndexError):
+    """The configured embedder gives other vectors than the index holds, under the same name."""
+
+    def __init__(self, path: str, built_by: str, configured: str, cosine: float,
+                 least: float) -> None:
+        super().__init__(
+            f"index at {path} holds vectors of {built_by}, but the configured embedder "
+            f"({configured}) embeds the same probe texts differently (cosine {cosine:.4f} < "
+            f"{least}): another model, or another query/passage marking; run `tanya index "
+            "rebuild` to re-embed every article with it"
+        )
+
+
 class IndexCorruptError(TanyaIndexError):
     """A file of the index cannot be read."""
 
