@@ -3,8 +3,8 @@
 Each call goes to the server with the fewest calls in flight; one that fails (the pool's
 `failure` error: refused connection, timeout, HTTP error) is set aside for a while and the
 call goes to the next; when every server has failed, one error names them all. The embedding
-servers (index.embedding.served) use `call`; the model servers (bot.pipeline.pool) build
-their streaming rule on `take` and `release`.
+servers (index.embedding.served) use `call` and `call_on`; the model servers
+(bot.pipeline.pool) build their streaming rule on `take` and `release`.
 """
 
 from __future__ import annotations
@@ -62,6 +62,19 @@ class Pool(Generic[S]):
         """The one error for a call that every server failed."""
         return self._failure(f"all {len(self.servers)} {self._what} failed: "
                              + "; ".join(errors))
+
+    def call_on(self, i: int, work: Callable[[S], R]) -> R:
+        """work(server i), counted in flight; its failure sets the server aside, and is raised."""
+        with self._lock:
+            self._in_flight[i] += 1
+        failed = False
+        try:
+            return work(self.servers[i])
+        except self._failure:
+            failed = True
+            raise
+        finally:
+            self.release(i, failed)
 
     def call(self, work: Callable[[S], R]) -> R:
         """work(server) on the least busy server; on its failure, the next; then one error.

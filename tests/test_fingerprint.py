@@ -31,7 +31,8 @@ class Shifted(HashingEmbedder):
         if self._other:
             vecs = np.roll(vecs, 1, axis=1)
         out = vecs + self._rng.normal(0, self._noise, vecs.shape).astype(np.float32)
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
+        out /= np.linalg.norm(out, axis=1, keepdims=True)
+        return out
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
         """Changed passage vectors."""

@@ -75,3 +75,12 @@ def test_other_errors_are_not_a_server_failing() -> None:
 def test_an_empty_pool_is_refused() -> None:
     with pytest.raises(EmbeddingServerError, match="no embedding servers given"):
         Pool([], EmbeddingServerError, "embedding servers")
+
+
+def test_a_call_on_one_server_counts_and_sets_it_aside_when_it_fails() -> None:
+    a, b = Server("a", down=True), Server("b")
+    pool = Pool([a, b], EmbeddingServerError, "embedding servers")
+    with pytest.raises(EmbeddingServerError, match="a: connection refused"):
+        pool.call_on(0, Server.answer)
+    assert pool.call_on(1, Server.answer) == "b" and pool.in_flight() == [0, 0]
+    assert pool.call(Server.answer) == "b" and a.calls == 1, "a was set aside"
