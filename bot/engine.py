@@ -86,7 +86,7 @@ class Engine:
         self.answer_settings = answer_settings
         self.prompts = prompt_files.load(settings.prompts_dir)
         self._lock = threading.Lock()
-        self._store = runtime.open_index(settings)
+        self._store = runtime.open_index(settings, embedder)
         self._previous: IndexStore | None = None
 
     @classmethod
@@ -112,7 +112,8 @@ class Engine:
                 # at the next switch, by which time that search has long finished.
                 if self._previous is not None:
                     self._previous.close()
-                self._previous, self._store = self._store, runtime.open_index(self.settings)
+                self._previous, self._store = self._store, runtime.open_index(
+                    self.settings, self.embedder)
             return self._store
 
     def ask(self, question: str, history: list[Turn], events: Events | None = None,

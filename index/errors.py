@@ -24,6 +24,19 @@ class IndexMismatchError(TanyaIndexError):
         )
 
 
+class VectorsMismatchError(TanyaIndexError):
+    """The configured embedder gives other vectors than the index holds, under the same name."""
+
+    def __init__(self, path: str, built_by: str, configured: str, cosine: float,
+                 least: float) -> None:
+        super().__init__(
+            f"index at {path} holds vectors of {built_by}, but the configured embedder "
+            f"({configured}) embeds the same probe texts differently (cosine {cosine:.4f} < "
+            f"{least}): another model, or another query/passage marking; run `tanya index "
+            "rebuild` to re-embed every article with it"
+        )
+
+
 class IndexCorruptError(TanyaIndexError):
     """A file of the index cannot be read."""
 
@@ -60,3 +73,17 @@ class FilterError(TanyaIndexError):
 
     def __init__(self, value: str, reason: str) -> None:
         super().__init__(f"bad filter {value!r}: {reason}")
+
+
+class EmbeddingServerError(TanyaIndexError):
+    """An embedding server could not be reached or answered without usable vectors.
+
+    The pool of servers passes over the one that failed; the message is one line.
+    """
+
+
+class EmbeddingServerMismatchError(TanyaIndexError):
+    """An embedding server answers, but is of another kind or gives another model's vectors."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"embedding server {url} {reason}")

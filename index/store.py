@@ -16,11 +16,13 @@ from pathlib import Path
 
 from index import generations, vectors
 from index.embedding import Vectors
+from index.embedding.fingerprint import MIN_COSINE, VectorSpace
 from index.errors import (
     ArticleNotFoundError,
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
+    VectorsMismatchError,
 )
 from index.filters import Filters
 from index.records import Article, Hit
@@ -66,6 +68,10 @@ class IndexMeta:
     last_sync: str | None = None
     articles: int = 0
     chunks: int = 0
+    # What produced the vectors beyond the name (index.embedding.fingerprint); an index
+    # written before they were recorded gets them at its next sync.
+    probes: list[list[float]] | None = None
+    served_model: str | None = None
 
     def check(self, path: Path, embed_model: str, chunking: str | None) -> None:
         """Raise IndexMismatchError when the configured model or chunking differ."""
@@ -73,6 +79,22 @@ class IndexMeta:
             raise IndexMismatchError(str(path), "embedding model", self.embed_model, embed_model)
         if chunking is not None and self.chunking != chunking:
             raise IndexMismatchError(str(path), "chunking", self.chunking, chunking)
+
+    def check_space(self, path: Path, space: VectorSpace, chunking: str | None) -> None:
+        """Also refuse an embedder of another dimension, or whose probe vectors differ."""
+        self.check(path, space.name, chunking)
+        if self.dim != space.dim:
+            raise IndexMismatchError(str(path), "embedding dimension", str(self.dim),
+                                     str(space.dim))
+        agreement = self.space().agreement(space)
+        if agreement is not None and agreement < MIN_COSINE:
+            raise VectorsMismatchError(str(path), self.space().origin(), space.origin(),
+                                       agreement, MIN_COSINE)
+
+    def space(self) -> VectorSpace:
+        """What produced the stored vectors."""
+        probes = None if self.probes is None else tuple(tuple(r) for r in self.probes)
+        return VectorSpace(self.embed_model, self.dim, probes, self.served_model)
 
 
 def read_meta(generation: Path) -> IndexMeta:

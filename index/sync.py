@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from index.chunking import ChunkSettings, chunk_article, embedding_text
-from index.embedding import Embedder
+from index.embedding import Embedder, fingerprint
 from index.records import Article, SourceFailure
 from index.sources import SourceLimits, scan
 from index.store import IndexMeta, IndexStore
@@ -51,7 +51,9 @@ def sync(
     """Bring the index in line with the given sources; prune only inside folder/file roots."""
     started = time.perf_counter()
     report = SyncReport()
-    with IndexWriter(index_dir, embedder.name, embedder.dim, chunking.describe()) as writer:
+    # Probed before the writer opens: an embedder that cannot answer changes nothing.
+    space = fingerprint.space(embedder)
+    with IndexWriter(index_dir, space, chunking.describe()) as writer:
         found = scan(list(specs), limits)
         report.failures = found.failures
         catalog = writer.catalog()
@@ -150,7 +152,7 @@ def add(index_dir: Path, specs: Sequence[str], embedder: Embedder, chunking: Chu
 def remove(index_dir: Path, article_ids: Sequence[str]) -> IndexMeta:
     """Delete articles by id (all or nothing)."""
     meta = _current_meta(index_dir)
-    with IndexWriter(index_dir, meta.embed_model, meta.dim, meta.chunking) as writer:
+    with IndexWriter(index_dir, meta.space(), meta.chunking) as writer:
         for article_id in article_ids:
             writer.remove(article_id)
         return writer.commit(synced=False)
@@ -166,7 +168,7 @@ def rebuild(index_dir: Path, embedder: Embedder, chunking: ChunkSettings,
     finally:
         store.close()
     report = SyncReport(updated=[a.id for a in articles])
-    with IndexWriter(index_dir, embedder.name, embedder.dim, chunking.describe(),
+    with IndexWriter(index_dir, fingerprint.space(embedder), chunking.describe(),
                      fresh=True) as writer:
         report.chunks_embedded = _embed_and_store(writer, articles, embedder, chunking, progress)
         report.meta = writer.commit()

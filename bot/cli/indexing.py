@@ -136,7 +136,8 @@ def index_status(
     try:
         m = store.meta
         status = {"index": str(settings.index_dir), "articles": m.articles, "chunks": m.chunks,
-                  "embedding_model": m.embed_model, "dim": m.dim, "chunking": m.chunking,
+                  "embedding_model": m.embed_model, "dim": m.dim,
+                  "built_by": m.served_model or "in process", "chunking": m.chunking,
                   "vector_index": store.vector_index(),
                   "size_mb": round(store.size_bytes() / 2**20, 2), "created": m.created,
                   "last_sync": m.last_sync}
