@@ -30,7 +30,7 @@ import numpy as np
 
 from benchmarks.answer import Record, _Records
 from bot.evaluation.runner import contains_answer
-from bot.pipeline import calibrator, verdict
+from bot.pipeline import calibrator, signals, verdict
 from bot.pipeline.decision import is_refusal
 from index.embedding import Embedder
 from index.embedding.bundled import BundledE5Embedder
@@ -38,7 +38,7 @@ from index.embedding.bundled import BundledE5Embedder
 FEATURES = ("lp_mean", "lp_min", "lp_facts_mean", "lp_facts_min", "ev_sim", "ev_cov",
             "ev_margin", "ev_max_sim", "ev_count", "ev_dense_top", "ev_bm25_top", "ev_kind",
             "chk_claims", "chk_kept", "chk_gives", "chk_words", "xl_sim", "xl_numbers",
-            "xl_refused", "draft_refused", "self_yes")
+            "xl_refused", "draft_refused", "self_yes", "q_cause", "q_across")
 LEVELS = (0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 FOLDS = 5
 MIN_TRAIN = 40  # fewer training records than this: the fold keeps the base rate
@@ -80,8 +80,12 @@ def quote_choices(records: Sequence[Record], emb: Embedder) -> dict[str, float]:
 
 def matrix(records: Sequence[Record]) -> np.ndarray:
     """The signals as a matrix (NaN where unknown)."""
-    return np.array([[r.answer.signals.get(f, math.nan) for f in FEATURES] for r in records],
-                    dtype=np.float64)
+    rows = []
+    for r in records:  # records from before a question signal existed get it computed here
+        known = signals.question_signals(r.answer.standalone_question, r.answer.evidence)
+        known |= r.answer.signals
+        rows.append([known.get(f, math.nan) for f in FEATURES])
+    return np.array(rows, dtype=np.float64)
 
 
 def _logistic() -> Any:
@@ -96,9 +100,13 @@ def _logistic() -> Any:
 
 def _trees() -> Any:
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
 
-    return HistGradientBoostingClassifier(max_depth=3, learning_rate=0.05, max_iter=150,
-                                          min_samples_leaf=10)
+    # A signal never measured in these records (no second draft) would break the binning.
+    return make_pipeline(SimpleImputer(strategy="mean", keep_empty_features=True),
+                         HistGradientBoostingClassifier(max_depth=3, learning_rate=0.05,
+                                                        max_iter=150, min_samples_leaf=10))
 
 
 def cross_validated(make: Any, x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -138,15 +146,18 @@ def threshold(p: np.ndarray, y: np.ndarray, accuracy: float) -> float:
     return float(p[order][ok[-1]]) if len(ok) else 1.0
 
 
-def strictest(p: np.ndarray, y: np.ndarray, kinds: np.ndarray, accuracy: float) -> float:
-    """The threshold that holds `accuracy` in every kind of question at once (English and
-    Indonesian factoid, why): the highest of their own thresholds."""
-    return max(threshold(p[kinds == k], y[kinds == k], accuracy) for k in set(kinds))
+def kinds_of(x: np.ndarray) -> np.ndarray:
+    """Each record's kind of question as the run-time decision reads it (calibrator.kind)."""
+    cause, across = x[:, FEATURES.index("q_cause")], x[:, FEATURES.index("q_across")]
+    return np.array([calibrator.kind({"q_cause": float(c), "q_across": float(a)})
+                     for c, a in zip(cause, across, strict=True)])
 
 
-def kind(group: str) -> str:
-    """The kind of question a group holds, as the acceptance counts them (why-id is why)."""
-    return "why" if group.startswith("why") else group
+def per_kind(p: np.ndarray, y: np.ndarray, kinds: np.ndarray,
+             accuracy: float) -> dict[str, float]:
+    """The threshold of each kind of question, and the strictest ('*') for any other."""
+    out = {k: threshold(p[kinds == k], y[kinds == k], accuracy) for k in sorted(set(kinds))}
+    return {**out, calibrator.ANY: max(out.values())}
 
 
 def outcomes(records: Sequence[Record], pa: np.ndarray, pq: np.ndarray, ya: np.ndarray,
@@ -203,7 +214,7 @@ def main() -> None:
     pa = {"logistic": cross_validated(_logistic, x, ya, groups),
           "trees": cross_validated(_trees, x, ya, groups)}
     pq = cross_validated(_logistic, x, yq, groups)
-    kinds = np.array([kind(r.group) for r in records])
+    kinds = kinds_of(x)
     rows: dict[str, dict[str, Any]] = {}
     curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
     for k in dict.fromkeys(kinds.tolist()):
@@ -219,11 +230,13 @@ def main() -> None:
                    for name, v in scored.items()}
         rows[k]["base rate"] = {"share right": float(y.mean()), "n": int(m.sum())}
         curves[k] = {name: risk_coverage(v, y)[:2] for name, v in scored.items()}
-    thresholds = {a: (strictest(pa["logistic"], ya, kinds, a), strictest(pq, yq, kinds, a))
-                  for a in LEVELS}
+    thresholds = {}
+    for a in LEVELS:
+        ta, tq = per_kind(pa["logistic"], ya, kinds, a), per_kind(pq, yq, kinds, a)
+        thresholds[a] = {k: (ta[k], tq[k]) for k in ta}
     decided = {k: {str(a): outcomes([r for r, keep in zip(records, kinds == k, strict=True)
                                      if keep], pa["logistic"][kinds == k], pq[kinds == k],
-                                    ya[kinds == k], yq[kinds == k], thresholds[a])
+                                    ya[kinds == k], yq[kinds == k], thresholds[a][k])
                    for a in LEVELS} for k in rows}
     report = {"signals": rows, "thresholds": {str(a): t for a, t in thresholds.items()},
               "decision": decided, "times": times(records, kinds),

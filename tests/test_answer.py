@@ -311,7 +311,7 @@ def test_reading_the_reply(reply: str, read: bool | None) -> None:
 def _calibration(answer_bias: float, quote_bias: float) -> Calibration:
     def model(bias: float) -> Logistic:
         return Logistic(("lp_mean",), np.array([0.0]), np.array([1.0]), np.array([1.0]), bias)
-    return Calibration(model(answer_bias), model(quote_bias), {0.9: (0.8, 0.8)}, {})
+    return Calibration(model(answer_bias), model(quote_bias), {0.9: {"*": (0.8, 0.8)}}, {})
 
 
 @pytest.mark.parametrize(("answer_bias", "quote_bias", "status"),
@@ -351,7 +351,7 @@ def test_a_later_sentence_the_calibrator_doubts_is_dropped(store: IndexStore) ->
     gen = _Unsure("Musk left OpenAI after a power struggle [1]. "
                   "The other founders refused to let him run it [1].")
     cal = Calibration(Logistic(("lp_mean",), np.array([0.0]), np.array([1.0]), np.array([1.0]),
-                               4.0), _calibration(0.0, 0.0).quote, {0.9: (0.8, 0.8)}, {})
+                               4.0), _calibration(0.0, 0.0).quote, {0.9: {"*": (0.8, 0.8)}}, {})
     a = answer("Why did Musk leave OpenAI?", store=store, embedder=HashingEmbedder(),
                generator=gen, prompts=prompts.load(),
                settings=fake_answer_settings(calibration=cal))

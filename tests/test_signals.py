@@ -63,6 +63,29 @@ def test_calibration_applies_the_fitted_model_and_thresholds(tmp_path: Path) -> 
     assert calibrator.load(tmp_path / "missing.json") is None
 
 
+def test_each_kind_of_question_has_its_own_thresholds(tmp_path: Path) -> None:
+    path = tmp_path / "k.json"
+    model = {"features": ["lp_mean"], "mean": [0.0], "scale": [1.0], "coef": [1.0],
+             "intercept": 0.0}
+    path.write_text(json.dumps({"answer": model, "quote": model, "fitted_for": {},
+                                "thresholds": {"0.9": {"*": [0.9, 0.9], "cause": [0.6, 0.9]}}}))
+    cal = calibrator.load(path)
+    assert cal is not None
+    why = calibrator.kind({"q_cause": 1.0, "q_across": 1.0})
+    assert why == "cause" and calibrator.kind({"q_across": 1.0}) == "across"
+    assert calibrator.kind({"q_across": 0.0}) == "same"
+    assert cal.decide(0.7, 0.0, 0.9, can_answer=True, kind=why) == "answer"
+    assert cal.decide(0.7, 0.0, 0.9, can_answer=True, kind="across") == "refuse"  # strictest
+
+
+@pytest.mark.parametrize(("question", "cause"), [
+    ("Why did Musk leave OpenAI?", 1.0), ("How did the plane land?", 1.0),
+    ("How many passengers were on board?", 0.0), ("Mengapa Musk keluar?", 1.0),
+    ("Who bought the GPUs?", 0.0)])
+def test_a_question_asking_for_a_cause_or_a_way(question: str, cause: float) -> None:
+    assert signals.question_signals(question, [])["q_cause"] == cause
+
+
 def test_a_broken_calibration_file_is_one_error_naming_it(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"answer": {}}')

@@ -21,6 +21,7 @@ from bot.errors import TanyaBotError
 
 DEFAULT = Path(__file__).with_name("calibration.json")
 Decision = Literal["answer", "quote", "refuse"]
+ANY = "*"  # the thresholds for a kind of question not fitted apart: the strictest
 
 
 @dataclass(frozen=True)
@@ -53,21 +54,44 @@ class Calibration:
 
     answer: Logistic
     quote: Logistic
-    thresholds: dict[float, tuple[float, float]]  # accuracy -> (answer, quote) thresholds
+    # accuracy -> kind of question (see `kind`, "*": any) -> (answer, quote) thresholds
+    thresholds: dict[float, dict[str, tuple[float, float]]]
     fitted_for: dict[str, str]
 
-    def at(self, accuracy: float) -> tuple[float, float]:
-        """The (answer, quote) thresholds of the highest fitted level not above `accuracy`."""
+    def at(self, accuracy: float, kind: str = ANY) -> tuple[float, float]:
+        """The (answer, quote) thresholds of the highest fitted level not above `accuracy`, for
+        one kind of question (the strictest of all when that kind was not fitted)."""
         levels = sorted(a for a in self.thresholds if a <= accuracy + 1e-9)
-        return self.thresholds[levels[-1] if levels else min(self.thresholds)]
+        by_kind = self.thresholds[levels[-1] if levels else min(self.thresholds)]
+        return by_kind.get(kind) or by_kind[ANY]
 
     def decide(self, p_answer: float, p_quote: float, accuracy: float,
-               can_answer: bool) -> Decision:
+               can_answer: bool, kind: str = ANY) -> Decision:
         """Answer when the draft is likely enough right, else quote, else refuse."""
-        t_answer, t_quote = self.at(accuracy)
+        t_answer, t_quote = self.at(accuracy, kind)
         if can_answer and p_answer >= t_answer:
             return "answer"
         return "quote" if p_quote >= t_quote else "refuse"
+
+
+def kind(signals: dict[str, float]) -> str:
+    """The kind of question, as the thresholds are fitted: one asking for a cause or a way
+    ("cause"), a factoid asked in another language than the articles ("across"), or in theirs
+    ("same")."""
+    if signals.get("q_cause") == 1.0:
+        return "cause"
+    return "across" if signals.get("q_across") == 1.0 else "same"
+
+
+def _levels(raw: dict[str, Any]) -> dict[float, dict[str, tuple[float, float]]]:
+    """Thresholds as exported: per level, per kind (or one pair for every kind)."""
+    out: dict[float, dict[str, tuple[float, float]]] = {}
+    for level, value in raw.items():
+        pairs = value if isinstance(value, dict) else {ANY: value}
+        out[float(level)] = {k: (float(v[0]), float(v[1])) for k, v in pairs.items()}
+        if ANY not in out[float(level)]:
+            raise ValueError(f"level {level} has no '{ANY}' thresholds")
+    return out
 
 
 def load(path: Path = DEFAULT) -> Calibration | None:
@@ -77,8 +101,7 @@ def load(path: Path = DEFAULT) -> Calibration | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return Calibration(Logistic.from_json(data["answer"]), Logistic.from_json(data["quote"]),
-                           {float(k): (float(v[0]), float(v[1]))
-                            for k, v in data["thresholds"].items()},
+                           _levels(data["thresholds"]),
                            dict(data.get("fitted_for", {})))
     except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise TanyaBotError(f"calibration file {path} is not valid: {exc}") from exc

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from bot.pipeline import citations, disagree, lexical, signals, verdict, when
+from bot.pipeline import calibrator, citations, disagree, lexical, signals, verdict, when
 from bot.pipeline.calibrator import Calibration
 from bot.pipeline.citations import Citation, Verdict
 from bot.pipeline.evidence import Evidence
@@ -59,6 +59,7 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
     failed = cut or refused or not checked.text or not lexical.gives_asked(asked, checked.text)
     measured = {**signals.token_signals(scores or [], draft),
                 **signals.evidence_signals(asked, evidence),
+                **signals.question_signals(asked, evidence),
                 **signals.check_signals(asked, draft, "" if failed else checked.text,
                                         checked.verdicts),
                 **signals.agreement(draft, second, embedder),
@@ -71,7 +72,8 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
         p_answer = cal.answer.probability(measured)
         p_quote = cal.quote.probability(measured)
         measured |= {"p_answer": p_answer, "p_quote": p_quote}
-        choice = cal.decide(p_answer, p_quote, settings.min_accuracy, can_answer=not failed)
+        choice = cal.decide(p_answer, p_quote, settings.min_accuracy, can_answer=not failed,
+                            kind=calibrator.kind(measured))
         confidence = p_answer if choice == "answer" else p_quote
         if choice == "answer":
             checked = _undoubted(asked, draft, evidence, embedder, settings, checked, scores,
@@ -101,7 +103,7 @@ def _undoubted(asked: str, draft: str, evidence: Sequence[Evidence], embedder: E
     kept = [v for v in checked.verdicts if v.kept]
     if len(kept) < 2:
         return checked
-    floor = cal.at(settings.min_accuracy)[0]
+    floor = cal.at(settings.min_accuracy, calibrator.kind(measured))[0]
     keep = kept[:1]
     for v in kept[1:]:
         bare = v.sentence.rstrip(".!? ")  # the draft may put its marker before the stop

@@ -71,6 +71,19 @@ def evidence_signals(question: str, evidence: Sequence[Evidence]) -> dict[str, f
     }
 
 
+_CAUSE = re.compile(r"^\W*(why|how(?!\s+(many|much|long|old|far|big|large|often|tall)\b)|"
+                    r"what happened|mengapa|kenapa|bagaimana|apa yang terjadi)\b",
+                    re.IGNORECASE)
+
+
+def question_signals(question: str, evidence: Sequence[Evidence]) -> dict[str, float]:
+    """What kind of question it is: one asking for a cause or a way (why, how), and one asked
+    in another language than the evidence (the model reads across languages worse)."""
+    across = bool(evidence) and lexical.family(lexical.language(question)) != lexical.family(
+        lexical.language(" ".join(e.text for e in evidence[:1])))
+    return {"q_cause": float(bool(_CAUSE.match(question))), "q_across": float(across)}
+
+
 def check_signals(question: str, draft: str, text: str,
                   verdicts: Sequence[Verdict]) -> dict[str, float]:
     """Today's citation checks, as numbers: claims kept, the answer gives what was asked."""
