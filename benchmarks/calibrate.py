@@ -9,7 +9,8 @@ model that saw its passage. Prints, per group, the AUC and the area under the
 risk-coverage curve (AURC: lower is better) of each signal alone, of today's checks and of
 both calibrators, and where the answerable questions go under the decision at each wanted
 accuracy; draws the risk-coverage curves; and with --export writes the logistic model and
-its thresholds to bot/pipeline/calibration.json. Run:
+its thresholds, per kind of question (bot.pipeline.calibrator.kind), to
+bot/pipeline/calibration.json. Run:
 
     .venv/bin/python -m benchmarks.calibrate RECORDS.pkl [...] [--png FILE] [--export]
 
