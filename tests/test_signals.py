@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import Settings
 from bot.errors import TanyaBotError
 from bot.pipeline import calibrator, signals
 from bot.pipeline.llm import _sse_pieces
+from index.embedding import E5_MODEL
+from index.embedding.bundled import BACKEND as BUNDLED_BACKEND
 from tests.fakes import HashingEmbedder
 
 
@@ -61,6 +64,14 @@ def test_calibration_applies_the_fitted_model_and_thresholds(tmp_path: Path) -> 
     assert cal.decide(0.75, 0.75, 0.9, can_answer=True) == "quote"
     assert cal.decide(0.75, 0.5, 0.8, can_answer=True) == "answer"  # a lower bar shows more
     assert calibrator.load(tmp_path / "missing.json") is None
+
+
+def test_the_shipped_calibration_is_fitted_for_the_default_model_and_embedder() -> None:
+    cal = calibrator.load()
+    assert cal is not None
+    defaults = Settings(_env_file=None)
+    assert cal.fits(defaults.model, f"{E5_MODEL}#{BUNDLED_BACKEND}")
+    assert not cal.fits("qwen2.5-coder-0.5b", f"{E5_MODEL}#{BUNDLED_BACKEND}")
 
 
 def test_each_kind_of_question_has_its_own_thresholds(tmp_path: Path) -> None:

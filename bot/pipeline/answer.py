@@ -136,6 +136,8 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
     """Answer one question from the index (the articles that pass the filters), with verified
     citations. A time in the question narrows the dated articles (see bot.pipeline.when)."""
     settings = settings or AnswerSettings()
+    if settings.calibration and not settings.calibration.fits(generator.name, embedder.name):
+        settings = replace(settings, calibration=None)
     events = events or Events()
     t0 = time.perf_counter()
     timings: dict[str, float] = {}

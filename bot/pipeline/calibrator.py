@@ -65,6 +65,16 @@ class Calibration:
         by_kind = self.thresholds[levels[-1] if levels else min(self.thresholds)]
         return by_kind.get(kind) or by_kind[ANY]
 
+    def fits(self, model: str, embedder: str) -> bool:
+        """Whether the signals of this model and embedder are what the file was fitted on:
+        each one it names must match (a model behind a server counts by the name sent to it).
+        Another model's log-probabilities and self-check mean something else, so for it the
+        checks decide until a calibration is fitted for it."""
+        fitted = self.fitted_for.get("model")
+        if fitted and model != fitted and not model.startswith(f"{fitted} @ "):
+            return False
+        return self.fitted_for.get("embedder", embedder) == embedder
+
     def decide(self, p_answer: float, p_quote: float, accuracy: float,
                can_answer: bool, kind: str = ANY) -> Decision:
         """Answer when the draft is likely enough right, else quote, else refuse."""
