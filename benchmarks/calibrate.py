@@ -42,7 +42,8 @@ from index.embedding.bundled import BundledE5Embedder
 FEATURES = ("lp_mean", "lp_min", "lp_facts_mean", "lp_facts_min", "ev_sim", "ev_cov",
             "ev_margin", "ev_max_sim", "ev_count", "ev_dense_top", "ev_bm25_top", "ev_kind",
             "chk_claims", "chk_kept", "chk_gives", "chk_words", "xl_sim", "xl_numbers",
-            "xl_refused", "draft_refused", "self_yes", "q_cause", "q_across")
+            "xl_refused", "draft_refused", "self_yes", "q_cause", "q_across", "smp_sim",
+            "smp_facts", "smp_refused")
 LEVELS = (0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 FOLDS = 5
 MIN_TRAIN = 40  # fewer training records than this: the fold keeps the base rate

@@ -119,6 +119,11 @@ class Settings(BaseSettings):
         "After the draft, ask the model whether the passages say what it wrote (one token on "
         "the cached conversation); its probability of yes is a signal of the calibrated "
         "decision (pipeline.selfcheck)."))
+    answer_samples: int = Field(0, ge=0, le=8, description=(
+        "First sentences sampled (temperature 0.7) on the draft's prompt after the draft; "
+        "how well they agree with it is a signal of the calibrated decision "
+        "(pipeline.sampling). Each costs a sentence of generation; 0 (off) until a fitted "
+        "calibration uses it."))
     answer_render_quotes: bool = Field(True, description=(
         "When tanya quotes a passage in another language than the question, add the model's "
         "rendering of it, marked as a rendering (the original stays what is cited)."))
@@ -269,6 +274,7 @@ class Settings(BaseSettings):
                               strict_names=self.strict_names, verdict=self.answer_verdict,
                               crosslingual=self.answer_crosslingual,
                               selfcheck=self.answer_selfcheck,
+                              samples=self.answer_samples,
                               render_quotes=self.answer_render_quotes,
                               calibration=calibrator.load(chosen or calibrator.DEFAULT),
                               min_accuracy=self.answer_min_accuracy)

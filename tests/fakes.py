@@ -79,6 +79,9 @@ class ScriptedGenerator:
         self.check_prompts: list[list[dict[str, str]]] = []
         self.check = check  # the reply to the self-check (pipeline.selfcheck)
         self._name = name
+        self.samples: list[str] = []  # replies to sampled requests (temperature > 0)
+        self.sampled: list[tuple[float, int | None]] = []  # (temperature, seed) of each
+        self.last = ""  # the last draft given
 
     @property
     def name(self) -> str:
@@ -86,8 +89,15 @@ class ScriptedGenerator:
         return self._name
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int, *,
-               scores: list[tuple[str, float]] | None = None) -> Iterator[str]:
-        """Yield the next scripted reply in small pieces (each scored `logprob` when asked)."""
+               scores: list[tuple[str, float]] | None = None, temperature: float = 0.0,
+               seed: int | None = None) -> Iterator[str]:
+        """Yield the next scripted reply in small pieces (each scored `logprob` when asked);
+        sampled (temperature > 0), the next of `samples`, else the last draft again."""
+        if temperature > 0:
+            self.sampled.append((temperature, seed))
+            yield from re.findall(r"\S+\s*", self.samples.pop(0) if self.samples
+                                  else self.last)
+            return
         if messages[-1]["content"].endswith(CHECK_ENDING):
             self.check_prompts.append(messages)
             if scores is not None:
@@ -99,7 +109,7 @@ class ScriptedGenerator:
             yield self.verdict
             return
         self.prompts.append(messages)
-        reply = self.replies.pop(0) if self.replies else ""
+        reply = self.last = self.replies.pop(0) if self.replies else ""
         for piece in re.findall(r"\S+\s*", reply):
             if scores is not None:
                 scores.append((piece, self.logprob))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from bot.pipeline import crosslingual, lexical, selfcheck, verdict, when
+from bot.pipeline import crosslingual, lexical, sampling, selfcheck, verdict, when
 from bot.pipeline.calibrator import Calibration
 from bot.pipeline.citations import Citation, Verdict
 from bot.pipeline.decision import REFUSAL, Status, is_refusal, judge
@@ -43,6 +43,7 @@ class AnswerSettings:
     verdict: bool = False  # ask the model first whether the passages answer (pipeline.verdict)
     crosslingual: bool = False  # also ask in the articles' language (pipeline.crosslingual)
     selfcheck: bool = True  # ask the model whether the passages say what it wrote
+    samples: int = 0  # first sentences sampled on the draft's prompt (pipeline.sampling)
     render_quotes: bool = True  # a quote in another language gets the model's rendering
     calibration: Calibration | None = None  # the fitted decision (None: the checks decide)
     min_accuracy: float = 0.9  # how sure an answer or a quote must be to be shown
@@ -177,6 +178,11 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
         t4 = time.perf_counter()
         checked = selfcheck.p_true(asking, draft, generator, prompts)
         timings["selfcheck_s"] = time.perf_counter() - t4
+    samples: list[str] = []
+    if settings.samples and "cut_after_s" not in timings and not is_refusal(draft):
+        t6 = time.perf_counter()
+        samples = sampling.drafts(asking, generator, settings.samples)
+        timings["samples_s"] = time.perf_counter() - t6
     second_q = second = ""
     if settings.crosslingual and crosslingual.needed(asked, evidence) and not is_refusal(draft):
         t3 = time.perf_counter()
@@ -188,7 +194,7 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
         timings["second_draft_s"] = time.perf_counter() - t3
     judged = judge(asked, intent, evidence, draft, embedder, settings,
                    cut="cut_after_s" in timings, found=found, scores=scores,
-                   second=second if second_q else None, self_yes=checked)
+                   second=second if second_q else None, self_yes=checked, samples=samples)
     text = judged.text
     if judged.status == "fallback" and settings.render_quotes:
         t5 = time.perf_counter()

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from bot.pipeline import calibrator, citations, disagree, lexical, signals, verdict, when
+from bot.pipeline import calibrator, citations, disagree, lexical, sampling, signals, verdict, when
 from bot.pipeline.calibrator import Calibration
 from bot.pipeline.citations import Citation, Verdict
 from bot.pipeline.evidence import Evidence
@@ -48,11 +48,13 @@ class Judged:
 def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], draft: str,
           embedder: Embedder, settings: AnswerSettings, cut: bool = False,
           found: bool | None = None, scores: Scores | None = None,
-          second: str | None = None, self_yes: float = math.nan) -> Judged:
+          second: str | None = None, self_yes: float = math.nan,
+          samples: Sequence[str] = ()) -> Judged:
     """What the user gets from a draft (cut: stopped at the time limit, so only the evidence
     is trusted; found: the model said the passages answer; scores: the draft's token
     log-probabilities; second: the answer to the question put in the articles' language;
-    self_yes: the model's P(yes) that the passages say what it wrote)."""
+    self_yes: the model's P(yes) that the passages say what it wrote; samples: first
+    sentences sampled on the draft's prompt)."""
     checked = citations.check(draft, evidence, embedder, settings.min_similarity, asked,
                               excuse_asked=not settings.strict_names)
     refused = is_refusal(draft) and not cut
@@ -63,6 +65,8 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
                 **signals.check_signals(asked, draft, "" if failed else checked.text,
                                         checked.verdicts),
                 **signals.agreement(draft, second, embedder),
+                **sampling.agreement(draft, list(samples), embedder,
+                                     [is_refusal(s) for s in samples]),
                 "draft_refused": float(refused), "self_yes": self_yes}
     cal = settings.calibration
     confidence: float | None = None
