@@ -13,6 +13,7 @@ its thresholds, per kind of question (bot.pipeline.calibrator.kind), to
 bot/pipeline/calibration.json (or to FILE). Run:
 
     .venv/bin/python -m benchmarks.calibrate RECORDS.pkl [...] [--png FILE] [--export [FILE]]
+        [--without SIGNAL ...]
 
 Refit whenever the model, a prompt or the embedder changes (the records are no longer what
 the model does); fitting takes seconds, the records' runs take the time. The file names the
@@ -44,6 +45,7 @@ FEATURES = ("lp_mean", "lp_min", "lp_facts_mean", "lp_facts_min", "ev_sim", "ev_
             "chk_claims", "chk_kept", "chk_gives", "chk_words", "xl_sim", "xl_numbers",
             "xl_refused", "draft_refused", "self_yes", "q_cause", "q_across", "smp_sim",
             "smp_facts", "smp_refused")
+EVIDENCE_SIGNALS = ("ev_", "q_")  # what the quote model reads with --quote-signals evidence
 LEVELS = (0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 FOLDS = 5
 MIN_TRAIN = 40  # fewer training records than this: the fold keeps the base rate
@@ -184,12 +186,21 @@ def outcomes(records: Sequence[Record], pa: np.ndarray, pq: np.ndarray, ya: np.n
     }
 
 
-def export(x: np.ndarray, ya: np.ndarray, yq: np.ndarray, thresholds: dict[float, Any],
-           fitted_for: dict[str, str], path: Path) -> None:
-    """Fit both logistic models on all records and write them for bot.pipeline.calibrator."""
+def evidence_only(x: np.ndarray) -> np.ndarray:
+    """The signals with all but the evidence's and the question's blanked (never measured)."""
+    out = np.full_like(x, math.nan)
+    keep = [i for i, f in enumerate(FEATURES) if f.startswith(EVIDENCE_SIGNALS)]
+    out[:, keep] = x[:, keep]
+    return out
+
+
+def export(x: np.ndarray, xq: np.ndarray, ya: np.ndarray, yq: np.ndarray,
+           thresholds: dict[float, Any], fitted_for: dict[str, str], path: Path) -> None:
+    """Fit both logistic models on all records (the quote's on `xq`) and write them for
+    bot.pipeline.calibrator."""
     models = {}
-    for name, y in (("answer", ya), ("quote", yq)):
-        pipe = _logistic().fit(x, y)
+    for name, xx, y in (("answer", x, ya), ("quote", xq, yq)):
+        pipe = _logistic().fit(xx, y)
         imputer, scaler, lr = pipe.steps[0][1], pipe.steps[1][1], pipe.steps[2][1]
         scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
         models[name] = {"features": list(FEATURES), "mean": imputer.statistics_.tolist(),
@@ -200,7 +211,7 @@ def export(x: np.ndarray, ya: np.ndarray, yq: np.ndarray, thresholds: dict[float
                                 "fitted_for": fitted_for}, indent=1) + "\n")
 
 
-SINGLE = ("lp_mean", "lp_facts_min", "ev_sim", "self_yes", "xl_sim")
+SINGLE = ("lp_mean", "lp_facts_min", "ev_sim", "self_yes", "xl_sim", "smp_sim", "smp_facts")
 
 
 def main() -> None:
@@ -213,16 +224,24 @@ def main() -> None:
                     metavar="FILE", help="write the calibration (default: the shipped "
                     "bot/pipeline/calibration.json; for another model, a file named by "
                     "TANYA_ANSWER_CALIBRATION)")
+    ap.add_argument("--without", nargs="+", default=[], choices=FEATURES, metavar="SIGNAL",
+                    help="fit as if these signals were never measured (what each one adds)")
+    ap.add_argument("--quote-signals", choices=("all", "evidence"), default="all",
+                    help="what the quote model reads: every signal, or the evidence's and "
+                    "the question's alone")
     args = ap.parse_args()
     records = load(args.records)
     emb = BundledE5Embedder()
     ya, yq = labels(records, emb)
     x = matrix(records)
+    kinds = kinds_of(x)  # read from the question, whatever the fit may see
+    for name in args.without:
+        x[:, FEATURES.index(name)] = math.nan
     groups = np.array([f"{r.set}/{r.item.passage_id}" for r in records])
     pa = {"logistic": cross_validated(_logistic, x, ya, groups),
           "trees": cross_validated(_trees, x, ya, groups)}
-    pq = cross_validated(_logistic, x, yq, groups)
-    kinds = kinds_of(x)
+    xq = evidence_only(x) if args.quote_signals == "evidence" else x
+    pq = cross_validated(_logistic, xq, yq, groups)
     rows: dict[str, dict[str, Any]] = {}
     curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
     for k in dict.fromkeys(kinds.tolist()):
@@ -256,7 +275,7 @@ def main() -> None:
     if args.export:
         first = records[0].answer
         # benchmarks.answer embeds with the same bundled embedder as `emb` here.
-        export(x, ya, yq, thresholds, {"model": first.model, "embedder": emb.name,
+        export(x, xq, ya, yq, thresholds, {"model": first.model, "embedder": emb.name,
                                        "records": str(len(records))}, args.export)
 
 

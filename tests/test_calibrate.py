@@ -37,7 +37,8 @@ def test_the_export_gives_the_same_probabilities_at_run_time(tmp_path: Path) -> 
     ya = (x[:, 0] + 0.3 * rng.normal(size=200) > 0).astype(int)
     yq = (x[:, 4] > 0).astype(int)
     path = tmp_path / "calibration.json"
-    calibrate.export(x, ya, yq, {0.9: {"*": (0.8, 0.7)}}, {"model": "test"}, path)
+    xq = calibrate.evidence_only(x)
+    calibrate.export(x, xq, ya, yq, {0.9: {"*": (0.8, 0.7)}}, {"model": "test"}, path)
     cal = calibrator.load(path)
     assert cal is not None and cal.thresholds == {0.9: {"*": (0.8, 0.7)}}
     fitted = calibrate._logistic().fit(x, ya)
@@ -45,3 +46,8 @@ def test_the_export_gives_the_same_probabilities_at_run_time(tmp_path: Path) -> 
         signals = dict(zip(calibrate.FEATURES, row.tolist(), strict=True))
         assert cal.answer.probability(signals) == pytest.approx(
             fitted.predict_proba(row[None, :])[0, 1], abs=1e-9)
+    quoting = calibrate._logistic().fit(xq, yq)
+    for row in x[:20]:  # the quote model ignores every signal but the evidence's
+        signals = dict(zip(calibrate.FEATURES, row.tolist(), strict=True))
+        assert cal.quote.probability(signals) == pytest.approx(
+            quoting.predict_proba(calibrate.evidence_only(row[None, :]))[0, 1], abs=1e-9)
