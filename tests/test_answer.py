@@ -15,7 +15,7 @@ from bot.engine import Engine, Session
 from bot.pipeline import prompts, verdict
 from bot.pipeline.answer import Answer, Events, Turn, answer
 from bot.pipeline.calibrator import Calibration, Logistic
-from bot.pipeline.decision import FALLBACK_LEAD, REFUSAL
+from bot.pipeline.decision import FALLBACK_LEAD, REFUSAL, UNSURE
 from index.store import IndexStore
 from tests.conftest import run_sync, write_md
 from tests.fakes import HashingEmbedder, ScriptedGenerator, fake_answer_settings
@@ -331,7 +331,7 @@ def test_the_calibrated_decision_answers_quotes_or_refuses(
     elif status == "fallback":
         assert a.text.startswith(FALLBACK_LEAD) and a.citations[0].quote in MUSK
     else:
-        assert (a.text, a.citations, a.confidence) == (REFUSAL, (), None)
+        assert (a.text, a.citations, a.confidence) == (UNSURE, (), None)  # not "not found"
 
 
 @pytest.mark.parametrize(("fitted_for", "model", "applied"), [

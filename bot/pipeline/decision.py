@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from bot.pipeline.answer import AnswerSettings
 
 REFUSAL = "I could not find this in the articles."
+# The calibrated refusal when evidence was found: the passage is shown, the answer is not sure.
+UNSURE = ("I am not sure enough to answer this from the articles; the closest passage is the "
+          "evidence shown.")
 FALLBACK_LEAD = "The model's answer could not be verified; the most relevant passages say:"
 
 Status = Literal["answered", "fallback", "refused", "not_found"]
@@ -86,7 +89,7 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
         elif choice == "quote":
             text, status, cites = _quoting((verdict.quoted(evidence, draft, embedder),))
         elif choice == "refuse":
-            text, status, cites, confidence = REFUSAL, "refused", (), None
+            text, status, cites, confidence = UNSURE, "refused", (), None
     elif refused:
         text, status, cites = REFUSAL, "refused", ()
     elif failed and found:

@@ -48,8 +48,11 @@ def draft_html(evidence: Sequence[Evidence], draft: str) -> str:
 
 
 def answer_blocks(answer: Answer) -> list[str]:
-    """The checked answer, then a compact source list; each block is balanced HTML."""
+    """The checked answer, then a compact source list; each block is balanced HTML. A
+    refusal after evidence was found keeps that evidence on top (the passage it speaks of)."""
     blocks = [esc(p) for p in _paragraphs(answer.text)]
+    if answer.status == "refused" and answer.evidence:
+        blocks.insert(0, evidence_html(answer.evidence))
     if answer.citations:
         lines = ["<b>Sources</b>"]
         for c in answer.citations:
