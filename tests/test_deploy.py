@@ -393,6 +393,16 @@ def test_llama_cpp_is_built_for_a_portable_cpu(stages: list[Stage]) -> None:
     assert "--no-cache-dir" in llama[0].options  # no wheel built with other flags is reused
 
 
+def test_setup_builds_llama_cpp_with_the_images_flags(stages: list[Stage]) -> None:
+    llama = [p for p in all_pip_installs(stages)
+             if any(requirement_name(r) == "llama-cpp-python" for r in p.requirements)]
+    setup = (REPO / "scripts" / "setup.sh").read_text(encoding="utf-8")
+    found = re.search(r'export CMAKE_ARGS="\$\{CMAKE_ARGS:-([^}]*)\}"', setup)
+    assert found, "setup.sh sets no default CMAKE_ARGS for llama-cpp-python"
+    assert found.group(1).split() == llama[0].env["CMAKE_ARGS"].split()
+    assert setup.index("export CMAKE_ARGS") < setup.index("-e '.[")  # before the install
+
+
 def test_state_lives_in_the_data_volume(final: Stage) -> None:
     env = final_env(final)
     assert env["TANYA_HOME"] == "/data"
