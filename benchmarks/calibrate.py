@@ -44,8 +44,7 @@ FEATURES = ("lp_mean", "lp_min", "lp_facts_mean", "lp_facts_min", "ev_sim", "ev_
             "ev_margin", "ev_max_sim", "ev_count", "ev_dense_top", "ev_bm25_top", "ev_kind",
             "chk_claims", "chk_kept", "chk_gives", "chk_words", "xl_sim", "xl_numbers",
             "xl_refused", "draft_refused", "self_yes", "q_cause", "q_across", "smp_sim",
-            "smp_facts", "smp_refused")
-EVIDENCE_SIGNALS = ("ev_", "q_")  # what the quote model reads with --quote-signals evidence
+            "smp_facts", "smp_refused", "qt_sim", "qt_cov", "qt_kind", "qt_best", "qt_words")
 LEVELS = (0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 FOLDS = 5
 MIN_TRAIN = 40  # fewer training records than this: the fold keeps the base rate
@@ -85,12 +84,15 @@ def quote_choices(records: Sequence[Record], emb: Embedder) -> dict[str, float]:
             "best for the question": best / max(1, len(ans)), "n": float(len(ans))}
 
 
-def matrix(records: Sequence[Record]) -> np.ndarray:
+def matrix(records: Sequence[Record], emb: Embedder) -> np.ndarray:
     """The signals as a matrix (NaN where unknown)."""
     rows = []
-    for r in records:  # records from before a question signal existed get it computed here
-        known = signals.question_signals(r.answer.standalone_question, r.answer.evidence)
-        known |= r.answer.signals
+    for r in records:  # records from before a question or quote signal existed get it here
+        a = r.answer
+        passage, sentence = verdict.quoted_sentence(a.evidence, a.draft, emb)
+        known = (signals.question_signals(a.standalone_question, a.evidence)
+                 | signals.quote_signals(a.standalone_question, a.evidence, passage, sentence))
+        known |= a.signals
         rows.append([known.get(f, math.nan) for f in FEATURES])
     return np.array(rows, dtype=np.float64)
 
@@ -186,10 +188,11 @@ def outcomes(records: Sequence[Record], pa: np.ndarray, pq: np.ndarray, ya: np.n
     }
 
 
-def evidence_only(x: np.ndarray) -> np.ndarray:
-    """The signals with all but the evidence's and the question's blanked (never measured)."""
+def evidence_only(x: np.ndarray, prefixes: tuple[str, ...] = ("ev_", "q_")) -> np.ndarray:
+    """The signals with all but the evidence's and the question's (and any other prefixes
+    given) blanked, as if never measured."""
     out = np.full_like(x, math.nan)
-    keep = [i for i, f in enumerate(FEATURES) if f.startswith(EVIDENCE_SIGNALS)]
+    keep = [i for i, f in enumerate(FEATURES) if f.startswith(prefixes)]
     out[:, keep] = x[:, keep]
     return out
 
@@ -226,21 +229,22 @@ def main() -> None:
                     "TANYA_ANSWER_CALIBRATION)")
     ap.add_argument("--without", nargs="+", default=[], choices=FEATURES, metavar="SIGNAL",
                     help="fit as if these signals were never measured (what each one adds)")
-    ap.add_argument("--quote-signals", choices=("all", "evidence"), default="all",
-                    help="what the quote model reads: every signal, or the evidence's and "
-                    "the question's alone")
+    ap.add_argument("--quote-signals", choices=("all", "evidence", "quoted"), default="all",
+                    help="what the quote model reads: every signal, the evidence's and the "
+                    "question's alone, or those and the quoted sentence's (qt_*)")
     args = ap.parse_args()
     records = load(args.records)
     emb = BundledE5Embedder()
     ya, yq = labels(records, emb)
-    x = matrix(records)
+    x = matrix(records, emb)
     kinds = kinds_of(x)  # read from the question, whatever the fit may see
     for name in args.without:
         x[:, FEATURES.index(name)] = math.nan
     groups = np.array([f"{r.set}/{r.item.passage_id}" for r in records])
     pa = {"logistic": cross_validated(_logistic, x, ya, groups),
           "trees": cross_validated(_trees, x, ya, groups)}
-    xq = evidence_only(x) if args.quote_signals == "evidence" else x
+    xq = {"all": x, "evidence": evidence_only(x),
+          "quoted": evidence_only(x, ("ev_", "q_", "qt_"))}[args.quote_signals]
     pq = cross_validated(_logistic, xq, yq, groups)
     rows: dict[str, dict[str, Any]] = {}
     curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}

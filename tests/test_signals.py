@@ -11,9 +11,11 @@ import pytest
 from bot.config import Settings
 from bot.errors import TanyaBotError
 from bot.pipeline import calibrator, signals
+from bot.pipeline.evidence import Evidence, Sentence
 from bot.pipeline.llm import _sse_pieces
 from index.embedding import E5_MODEL
 from index.embedding.bundled import BACKEND as BUNDLED_BACKEND
+from index.records import Hit
 from tests.fakes import HashingEmbedder
 
 
@@ -72,6 +74,19 @@ def test_the_shipped_calibration_is_fitted_for_the_default_model_and_embedder() 
     defaults = Settings(_env_file=None)
     assert cal.fits(defaults.model, f"{E5_MODEL}#{BUNDLED_BACKEND}")
     assert not cal.fits("qwen2.5-coder-0.5b", f"{E5_MODEL}#{BUNDLED_BACKEND}")
+
+
+def test_the_quoted_sentence_is_measured() -> None:
+    text = "Musk left OpenAI in 2018 after a power struggle. Altman refused his plan."
+    first = Sentence(0, 48, text[:48], 0.91)
+    second = Sentence(49, len(text), text[49:], 0.62)
+    hit = Hit(1, "musk", "Musk", text, 0, len(text), 1.0, None, None, None, 1, 1)
+    ev = Evidence(1, hit, (first, second), first, 0.91, 0.5)
+    best = signals.quote_signals("When did Musk leave OpenAI?", [ev], ev, first)
+    assert best == {"qt_sim": 0.91, "qt_cov": pytest.approx(2 / 3), "qt_kind": 1.0,
+                    "qt_best": 1.0, "qt_words": 9.0}
+    other = signals.quote_signals("Why did Musk leave OpenAI?", [ev], ev, second)
+    assert other["qt_best"] == 0.0 and other["qt_cov"] == 0.0 and math.isnan(other["qt_kind"])
 
 
 def test_each_kind_of_question_has_its_own_thresholds(tmp_path: Path) -> None:

@@ -71,6 +71,9 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
                 **sampling.agreement(draft, list(samples), embedder,
                                      [is_refusal(s) for s in samples]),
                 "draft_refused": float(refused), "self_yes": self_yes}
+    passage, sentence = verdict.quoted_sentence(evidence, draft, embedder)
+    quote = citations.cite(passage, sentence)  # what a quote would show
+    measured |= signals.quote_signals(asked, evidence, passage, sentence)
     cal = settings.calibration
     confidence: float | None = None
     status: Status = "answered"
@@ -87,13 +90,13 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
                                  measured, cal)
             text, cites = checked.text, checked.citations
         elif choice == "quote":
-            text, status, cites = _quoting((verdict.quoted(evidence, draft, embedder),))
+            text, status, cites = _quoting((quote,))
         elif choice == "refuse":
             text, status, cites, confidence = UNSURE, "refused", (), None
     elif refused:
         text, status, cites = REFUSAL, "refused", ()
     elif failed and found:
-        text, status, cites = _quoting((verdict.quoted(evidence, draft, embedder),))
+        text, status, cites = _quoting((quote,))
     elif failed:
         text, status, cites = _fallback(asked, evidence, settings)
     if status in ("answered", "fallback"):

@@ -16,7 +16,7 @@ import numpy as np
 
 from bot.pipeline import lexical
 from bot.pipeline.citations import Verdict
-from bot.pipeline.evidence import Evidence
+from bot.pipeline.evidence import Evidence, Sentence
 from bot.pipeline.llm import Scores
 from index.embedding import Embedder
 
@@ -82,6 +82,21 @@ def question_signals(question: str, evidence: Sequence[Evidence]) -> dict[str, f
     across = bool(evidence) and lexical.family(lexical.language(question)) != lexical.family(
         lexical.language(" ".join(e.text for e in evidence[:1])))
     return {"q_cause": float(bool(_CAUSE.match(question))), "q_across": float(across)}
+
+
+def quote_signals(question: str, evidence: Sequence[Evidence], passage: Evidence,
+                  sentence: Sentence) -> dict[str, float]:
+    """The sentence a quote would show: its similarity to the question (as evidence picking
+    scored it), the share of the question's terms it holds, whether it holds the number or
+    date asked for, whether it is the first passage's best sentence, and its length."""
+    kind = lexical.answer_kind(question)
+    return {
+        "qt_sim": float(sentence.score),
+        "qt_cov": lexical.coverage(lexical.terms(question), sentence.text),
+        "qt_kind": float(lexical.has_kind(sentence.text, kind)) if kind else NAN,
+        "qt_best": float(passage is evidence[0] and sentence == passage.best),
+        "qt_words": float(len(lexical.words(sentence.text))),
+    }
 
 
 def check_signals(question: str, draft: str, text: str,

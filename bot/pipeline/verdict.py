@@ -16,7 +16,7 @@ import numpy as np
 
 from bot.pipeline import citations, lexical
 from bot.pipeline.citations import Citation
-from bot.pipeline.evidence import Evidence
+from bot.pipeline.evidence import Evidence, Sentence
 from bot.pipeline.llm import Generator, Messages
 from bot.pipeline.prompts import Prompts, passages
 from index.embedding import Embedder
@@ -52,11 +52,17 @@ def ask(question: str, evidence: Sequence[Evidence], generator: Generator, promp
 def quoted(evidence: Sequence[Evidence], draft: str, embedder: Embedder) -> Citation:
     """The sentence closest to the draft in the first shown passage it cites (the first
     passage when it cites none): the quote that stands in for a draft that failed."""
+    return citations.cite(*quoted_sentence(evidence, draft, embedder))
+
+
+def quoted_sentence(evidence: Sequence[Evidence], draft: str,
+                    embedder: Embedder) -> tuple[Evidence, Sentence]:
+    """The passage and sentence that `quoted` cites."""
     shown = {e.n: e for e in evidence}
     cited = [n for _, ns in citations.split_claims(draft) for n in ns if n in shown]
     ev = shown[cited[0]] if cited else evidence[0]
     if not draft.strip() or len(ev.sentences) == 1:
-        return citations.cite(ev, ev.best)
+        return ev, ev.best
     sims = embedder.embed_passages([s.text for s in ev.sentences]) @ \
         embedder.embed_passages([draft])[0]
-    return citations.cite(ev, ev.sentences[int(np.argmax(sims))])
+    return ev, ev.sentences[int(np.argmax(sims))]
