@@ -244,7 +244,7 @@ def main() -> None:
     pa = {"logistic": cross_validated(_logistic, x, ya, groups),
           "trees": cross_validated(_trees, x, ya, groups)}
     xq = {"all": x, "evidence": evidence_only(x),
-          "quoted": evidence_only(x, ("ev_", "q_", "qt_"))}[args.quote_signals]
+          "quoted": evidence_only(x, ("ev_", "q_", signals.QUOTE_PREFIX))}[args.quote_signals]
     pq = cross_validated(_logistic, xq, yq, groups)
     rows: dict[str, dict[str, Any]] = {}
     curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}

@@ -352,6 +352,17 @@ def test_a_calibration_decides_only_for_the_model_it_was_fitted_for(
     assert a.status == ("refused" if applied else "answered")  # unfitted: the checks decide
 
 
+def test_the_quoted_sentence_is_measured_only_for_a_fit_that_reads_it(store: IndexStore) -> None:
+    plain = _calibration(5.0, -5.0)
+    reading = replace(plain, answer=Logistic(("lp_mean", "qt_best"), np.zeros(2), np.ones(2),
+                                              np.array([1.0, 0.0]), 5.0))
+    for cal, measured in ((plain, False), (reading, True)):
+        a = answer("Why did Musk leave OpenAI?", store=store, embedder=HashingEmbedder(),
+                   generator=ScriptedGenerator("Musk left OpenAI after a power struggle [1]."),
+                   prompts=prompts.load(), settings=fake_answer_settings(calibration=cal))
+        assert a.status == "answered" and ("qt_best" in a.signals) is measured
+
+
 class _Unsure(ScriptedGenerator):
     """Sure of every token until the word "refused", unsure from there on."""
 

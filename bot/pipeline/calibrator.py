@@ -65,6 +65,10 @@ class Calibration:
         by_kind = self.thresholds[levels[-1] if levels else min(self.thresholds)]
         return by_kind.get(kind) or by_kind[ANY]
 
+    def reads(self, prefix: str) -> bool:
+        """Whether either model reads a signal whose name starts with `prefix`."""
+        return any(f.startswith(prefix) for f in (*self.answer.features, *self.quote.features))
+
     def fits(self, model: str, embedder: str) -> bool:
         """Whether the signals of this model and embedder are what the file was fitted on:
         each one it names must match (a model behind a server counts by the name sent to it).

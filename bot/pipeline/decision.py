@@ -71,10 +71,17 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
                 **sampling.agreement(draft, list(samples), embedder,
                                      [is_refusal(s) for s in samples]),
                 "draft_refused": float(refused), "self_yes": self_yes}
-    passage, sentence = verdict.quoted_sentence(evidence, draft, embedder)
-    quote = citations.cite(passage, sentence)  # what a quote would show
-    measured |= signals.quote_signals(asked, evidence, passage, sentence)
     cal = settings.calibration
+    # The sentence a quote would show costs an embedding of its passage: picked here only
+    # when the fit reads its signals, else only when a quote is shown.
+    picked = (verdict.quoted_sentence(evidence, draft, embedder)
+              if cal is not None and cal.reads(signals.QUOTE_PREFIX) else None)
+    if picked is not None:
+        measured |= signals.quote_signals(asked, evidence, *picked)
+
+    def quote() -> Citation:
+        return citations.cite(*(picked or verdict.quoted_sentence(evidence, draft, embedder)))
+
     confidence: float | None = None
     status: Status = "answered"
     text, cites = checked.text, checked.citations
@@ -90,13 +97,13 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
                                  measured, cal)
             text, cites = checked.text, checked.citations
         elif choice == "quote":
-            text, status, cites = _quoting((quote,))
+            text, status, cites = _quoting((quote(),))
         elif choice == "refuse":
             text, status, cites, confidence = UNSURE, "refused", (), None
     elif refused:
         text, status, cites = REFUSAL, "refused", ()
     elif failed and found:
-        text, status, cites = _quoting((quote,))
+        text, status, cites = _quoting((quote(),))
     elif failed:
         text, status, cites = _fallback(asked, evidence, settings)
     if status in ("answered", "fallback"):

@@ -84,6 +84,9 @@ def question_signals(question: str, evidence: Sequence[Evidence]) -> dict[str, f
     return {"q_cause": float(bool(_CAUSE.match(question))), "q_across": float(across)}
 
 
+QUOTE_PREFIX = "qt_"  # the names of quote_signals
+
+
 def quote_signals(question: str, evidence: Sequence[Evidence], passage: Evidence,
                   sentence: Sentence) -> dict[str, float]:
     """The sentence a quote would show: its similarity to the question (as evidence picking
