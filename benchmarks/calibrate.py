@@ -37,6 +37,7 @@ from benchmarks.answer import Record, _Records
 from bot.evaluation.runner import contains_answer
 from bot.pipeline import calibrator, signals, verdict
 from bot.pipeline.decision import is_refusal
+from bot.pipeline.evidence import Evidence, Sentence
 from index.embedding import Embedder
 from index.embedding.bundled import BundledE5Embedder
 
@@ -59,37 +60,41 @@ def load(paths: Sequence[Path]) -> list[Record]:
     return out
 
 
-def labels(records: Sequence[Record], emb: Embedder) -> tuple[np.ndarray, np.ndarray]:
+def quotes(records: Sequence[Record], emb: Embedder) -> list[tuple[Evidence, Sentence]]:
+    """Per record, the passage and sentence tanya would quote (verdict.quoted_sentence)."""
+    return [verdict.quoted_sentence(r.answer.evidence, r.answer.draft, emb) for r in records]
+
+
+def labels(records: Sequence[Record],
+           quoted: Sequence[tuple[Evidence, Sentence]]) -> tuple[np.ndarray, np.ndarray]:
     """Per record: the checked draft is right; the quote that would stand in for it is."""
     answer, quote = [], []
-    for r in records:
+    for r, (_, sentence) in zip(records, quoted, strict=True):
         a, gold = r.answer, r.item.answers
         shown = " ".join(v.sentence for v in a.verdicts if v.kept)
         answer.append(r.item.answerable and not is_refusal(a.draft)
                       and contains_answer(shown, gold))
-        q = verdict.quoted(a.evidence, a.draft, emb).quote
-        quote.append(r.item.answerable and contains_answer(q, gold))
+        quote.append(r.item.answerable and contains_answer(sentence.text, gold))
     return np.array(answer, dtype=int), np.array(quote, dtype=int)
 
 
-def quote_choices(records: Sequence[Record], emb: Embedder) -> dict[str, float]:
+def quote_choices(records: Sequence[Record], yq: np.ndarray) -> dict[str, float]:
     """Of the answerable questions, how often each candidate quote holds a gold answer: the
-    sentence nearest the draft in the passage it cites (what tanya quotes), and the sentence
-    nearest the question in the first passage."""
+    sentence nearest the draft in the passage it cites (what tanya quotes: the quote label
+    `yq`), and the sentence nearest the question in the first passage."""
     ans = [r for r in records if r.item.answerable]
-    near = sum(contains_answer(verdict.quoted(r.answer.evidence, r.answer.draft, emb).quote,
-                               r.item.answers) for r in ans)
+    near = int(yq.sum())  # an unanswerable question's quote is never labelled right
     best = sum(contains_answer(r.answer.evidence[0].best.text, r.item.answers) for r in ans)
     return {"nearest the draft": near / max(1, len(ans)),
             "best for the question": best / max(1, len(ans)), "n": float(len(ans))}
 
 
-def matrix(records: Sequence[Record], emb: Embedder) -> np.ndarray:
+def matrix(records: Sequence[Record], quoted: Sequence[tuple[Evidence, Sentence]]) -> np.ndarray:
     """The signals as a matrix (NaN where unknown)."""
     rows = []
-    for r in records:  # records from before a question or quote signal existed get it here
+    # Records from before a question or quote signal existed get it computed here.
+    for r, (passage, sentence) in zip(records, quoted, strict=True):
         a = r.answer
-        passage, sentence = verdict.quoted_sentence(a.evidence, a.draft, emb)
         known = (signals.question_signals(a.standalone_question, a.evidence)
                  | signals.quote_signals(a.standalone_question, a.evidence, passage, sentence))
         known |= a.signals
@@ -235,8 +240,9 @@ def main() -> None:
     args = ap.parse_args()
     records = load(args.records)
     emb = BundledE5Embedder()
-    ya, yq = labels(records, emb)
-    x = matrix(records, emb)
+    quoted = quotes(records, emb)
+    ya, yq = labels(records, quoted)
+    x = matrix(records, quoted)
     kinds = kinds_of(x)  # read from the question, whatever the fit may see
     for name in args.without:
         x[:, FEATURES.index(name)] = math.nan
@@ -272,7 +278,7 @@ def main() -> None:
     report = {"signals": rows, "thresholds": {str(a): t for a, t in thresholds.items()},
               "decision": decided, "times": times(records, kinds),
               "quotes": {k: quote_choices([r for r, kk in zip(records, kinds, strict=True)
-                                           if kk == k], emb) for k in rows}}
+                                           if kk == k], yq[kinds == k]) for k in rows}}
     print(markdown(report) if args.markdown else json.dumps(report, indent=1))
     if args.png:
         _draw(curves, args.png)
