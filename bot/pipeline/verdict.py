@@ -15,7 +15,6 @@ from itertools import islice
 import numpy as np
 
 from bot.pipeline import citations, lexical
-from bot.pipeline.citations import Citation
 from bot.pipeline.evidence import Evidence, Sentence
 from bot.pipeline.llm import Generator, Messages
 from bot.pipeline.prompts import Prompts, passages
@@ -49,15 +48,11 @@ def ask(question: str, evidence: Sequence[Evidence], generator: Generator, promp
     return read("".join(islice(stream, REPLY_TOKENS)))
 
 
-def quoted(evidence: Sequence[Evidence], draft: str, embedder: Embedder) -> Citation:
-    """The sentence closest to the draft in the first shown passage it cites (the first
-    passage when it cites none): the quote that stands in for a draft that failed."""
-    return citations.cite(*quoted_sentence(evidence, draft, embedder))
-
-
 def quoted_sentence(evidence: Sequence[Evidence], draft: str,
                     embedder: Embedder) -> tuple[Evidence, Sentence]:
-    """The passage and sentence that `quoted` cites."""
+    """The sentence closest to the draft in the first shown passage it cites (the first
+    passage when it cites none), with that passage: the quote that stands in for a draft
+    that failed."""
     shown = {e.n: e for e in evidence}
     cited = [n for _, ns in citations.split_claims(draft) for n in ns if n in shown]
     ev = shown[cited[0]] if cited else evidence[0]
