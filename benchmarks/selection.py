@@ -42,6 +42,9 @@ from bot.evaluation.sets import load
 from bot.pipeline import lexical, models, prompts
 from bot.pipeline.answer import retrieve
 from bot.pipeline.decision import REFUSAL
+from index.embedding import Embedder
+from index.embedding.bundled import BundledE5Embedder
+from index.store import IndexStore
 
 LETTERS = "ABCDEFGHIJKLMNOP"
 LEVELS = (0.7, 0.8, 0.9)
@@ -56,11 +59,15 @@ class Picked:
     answerable: bool
     sentences: tuple[str, ...]
     right: tuple[bool, ...]
-    best_right: bool  # the first passage's best sentence (the evidence's own choice) holds one
+    best: int  # which sentence is the first passage's best (the evidence's own choice)
     p: tuple[float, ...]  # the mean over the orders asked
     each: tuple[tuple[float, ...], ...]  # per order asked, in the sentences' own order
     seconds: float
-    best: int = -1  # which sentence is the first passage's best (-1: not recorded)
+
+    @property
+    def best_right(self) -> bool:
+        """The first passage's best sentence holds a gold answer."""
+        return self.right[self.best]
 
     @property
     def pick(self) -> int:
@@ -121,12 +128,10 @@ def in_order(reversed_p: np.ndarray) -> np.ndarray:
     return np.concatenate([reversed_p[:-1][::-1], reversed_p[-1:]])
 
 
-def ask(picker: Picker, group: str, limit: int | None, keep: Path,
-        orders: Sequence[str]) -> list[Picked]:
+def ask(picker: Picker, group: str, limit: int | None, stores: dict[str, IndexStore],
+        emb: Embedder, orders: Sequence[str]) -> list[Picked]:
     """Every question of a group with evidence, asked in each order."""
     settings = Settings().answering()
-    emb = _embedder()
-    stores = {n: _index(load(DATASETS / n), keep / n / "index", emb) for n in NAMES}
     out = []
     for name, qa in question_sets(group, DATASETS, limit).items():
         for item in qa.items:
@@ -144,20 +149,10 @@ def ask(picker: Picker, group: str, limit: int | None, keep: Path,
             out.append(Picked(group, item.answerable, tuple(t for _, t in cands),
                               tuple(item.answerable and contains_answer(t, item.answers)
                                     for _, t in cands),
-                              item.answerable and contains_answer(evidence[0].best.text,
-                                                                  item.answers),
+                              cands.index((evidence[0].n, evidence[0].best.text)),
                               tuple(np.mean(each, axis=0)), tuple(tuple(e) for e in each),
-                              time.perf_counter() - started,
-                              cands.index((evidence[0].n, evidence[0].best.text))))
-    for store in stores.values():
-        store.close()
+                              time.perf_counter() - started))
     return out
-
-
-def _embedder() -> Any:
-    from index.embedding.bundled import BundledE5Embedder
-
-    return BundledE5Embedder()
 
 
 def report(picked: Sequence[Picked]) -> dict[str, float]:
@@ -192,9 +187,14 @@ def main() -> None:
     ap.add_argument("--records", type=Path, help="pickle every question's picks here")
     args = ap.parse_args()
     picker = Picker(args.preset)
+    emb = BundledE5Embedder()
     with tempfile.TemporaryDirectory() as tmp:
+        keep = args.keep or Path(tmp)
+        stores = {n: _index(load(DATASETS / n), keep / n / "index", emb) for n in NAMES}
         picked = [p for g in args.groups
-                  for p in ask(picker, g, args.limit, args.keep or Path(tmp), args.orders)]
+                  for p in ask(picker, g, args.limit, stores, emb, args.orders)]
+        for store in stores.values():
+            store.close()
     if args.records:
         args.records.write_bytes(pickle.dumps(picked))
     for group in args.groups:

@@ -21,7 +21,7 @@ def test_the_lettered_question_offers_none_after_the_sentences() -> None:
 
 
 def _picked(answerable: bool, right: tuple[bool, ...], p: tuple[float, ...]) -> Picked:
-    return Picked("en", answerable, ("s",) * len(right), right, right[0], p, (p,), 1.0)
+    return Picked("en", answerable, ("s",) * len(right), right, 0, p, (p,), 1.0)
 
 
 def test_the_report_counts_right_wrong_and_unanswerable_shown_at_each_precision() -> None:
