@@ -1,35 +1,39 @@
-"""The model as a sentence picker: shown the evidence's sentences with letters, which one
-answers the question, and does its probability tell a right pick from a wrong one?
+"""The model as the quote's picker (bot.pipeline.picker): does the probability of its pick
+tell a right quote from a wrong one, and which threshold shows how many?
 
-A lever for #22's quote: the quote tanya shows is the sentence nearest the draft, and the
-fitted quote model separates right quotes from wrong and unanswerable ones weakly (AUC
-0.51-0.55). Here the model reads the question and the lettered sentences of the same
-evidence (one more option: none of them) and the probability of each letter as its one
-reply token is read from the logits. With `--orders forward reverse` each question is
-asked twice, the sentences in the opposite order the second time, and the two
-probabilities of each sentence are averaged (small models prefer the first letters).
+Each question with evidence is put to the picker exactly as the pipeline does (the best
+sentences of each passage with letters, one more letter for none of them, the first reply
+token's log-probability), and the pick is labelled right when it holds a gold answer
+(unanswerable questions: never right). Records:
 
-    .venv/bin/python -m benchmarks.selection --groups en --limit 40 --keep /tmp/idx \
-        [--orders forward reverse] [--records FILE.pkl]
+    .venv/bin/python -m benchmarks.selection --groups en why why-id id --limit 40 \
+        --keep /tmp/idx --records picks.pkl [--per-passage 2]
 
-Prints, over the questions that found evidence: how often the pick holds a gold answer (and
-the evidence's own best sentence, for comparison), the AUC of the pick's probability for
-"the pick holds a gold answer" (unanswerable questions count as wrong), and, at each wanted
-precision, the share of answerable questions that would get a right quote, a wrong one, and
-the share of unanswerable ones shown anything. Median seconds per question, too.
+Then (no model needed) the report and the export of the quote model:
+
+    .venv/bin/python -m benchmarks.selection --from picks.pkl [--export]
+
+Prints per kind of question (calibrator.kind): how often the pick holds a gold answer (and
+the evidence's own best sentence, for comparison), the AUC of its probability, the median
+seconds, and at each wanted accuracy the shares of answerable questions that get a right
+quote or a wrong one and of unanswerable ones shown anything, with thresholds read off the
+other folds (whole passages held out) and, for comparison, off the same records.
+`--export` fits P(right quote) on the pick's probability (logistic regression, all records)
+and writes it with the thresholds of each kind as the quote half of calibration.json,
+keeping its answer model. Refit with the answer model (a new model, prompt or embedder).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import pickle
 import statistics
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
 
 import numpy as np
 
@@ -39,141 +43,122 @@ from benchmarks.datasets import DATASETS, NAMES
 from bot.config import Settings
 from bot.evaluation.runner import contains_answer
 from bot.evaluation.sets import load
-from bot.pipeline import lexical, models, prompts
-from bot.pipeline.answer import retrieve
-from bot.pipeline.decision import REFUSAL
+from bot.pipeline import calibrator, models, picker, prompts, signals
+from bot.pipeline.answer import messages_for, retrieve
+from bot.pipeline.llm import LlamaCppGenerator
 from index.embedding import Embedder
 from index.embedding.bundled import BundledE5Embedder
 from index.store import IndexStore
 
-LETTERS = "ABCDEFGHIJKLMNOP"
-LEVELS = (0.7, 0.8, 0.9)
+LEVELS = (0.7, 0.8, 0.85, 0.9, 0.95)
+FOLDS = 5
+FEATURE = f"{picker.Pick.PREFIX}p"
 
 
 @dataclass(frozen=True)
 class Picked:
-    """One question: its candidate sentences, which hold a gold answer, and the model's
-    probability for each (the last entry: none of them)."""
+    """One question: the listed sentences, which hold a gold answer, the model's pick."""
 
     group: str
+    kind: str  # calibrator.kind of the question
+    passage: str  # set/passage id: folds hold whole passages out
     answerable: bool
-    sentences: tuple[str, ...]
-    right: tuple[bool, ...]
-    best: int  # which sentence is the first passage's best (the evidence's own choice)
-    p: tuple[float, ...]  # the mean over the orders asked
-    each: tuple[tuple[float, ...], ...]  # per order asked, in the sentences' own order
+    right: tuple[bool, ...]  # per listed sentence
+    best: int  # the index of the first passage's best sentence among the listed
+    pick: int | None  # the index picked (None: none of them, or no letter)
+    p: float  # the pick's signal (Pick.signals)
     seconds: float
-
-    @property
-    def best_right(self) -> bool:
-        """The first passage's best sentence holds a gold answer."""
-        return self.right[self.best]
-
-    @property
-    def pick(self) -> int:
-        """The index of the most probable option (len(sentences): none)."""
-        return int(np.argmax(self.p))
 
     @property
     def pick_right(self) -> bool:
         """The picked sentence holds a gold answer."""
-        return self.pick < len(self.sentences) and self.right[self.pick]
-
-    @property
-    def confidence(self) -> float:
-        """The pick's probability; 0 when the pick is "none"."""
-        return 0.0 if self.pick == len(self.sentences) else self.p[self.pick]
+        return self.pick is not None and self.right[self.pick]
 
 
-def lettered(question: str, sentences: Sequence[tuple[int, str]]) -> str:
-    """The picking question: each sentence with a letter and its passage number, then none."""
-    lines = [f"{LETTERS[i]}. [{n}] {lexical.quoted(t)}" for i, (n, t) in enumerate(sentences)]
-    none = LETTERS[len(sentences)]
-    return ("Sentences from the passages:\n" + "\n".join(lines)
-            + f"\n{none}. None of these sentences answers it.\n\n"
-            f"Question: {lexical.quoted(question)}\n"
-            "Which sentence answers the question? Reply with its letter only.")
-
-
-class Picker:
-    """The model in process, read at its first reply token."""
-
-    def __init__(self, preset: str) -> None:
-        from llama_cpp import Llama
-
-        self._llm = Llama(model_path=str(models.resolve(preset, Settings().models_dir)),
-                          n_ctx=4096, n_threads=None, verbose=False)
-        self._ids = [self._llm.tokenize(c.encode(), add_bos=False)[0] for c in LETTERS]
-        self._system = prompts.load().answer_system.substitute(refusal=REFUSAL)
-
-    def probabilities(self, question: str, sentences: Sequence[tuple[int, str]]) -> np.ndarray:
-        """P(letter) of each option (the sentences, then none) as the first reply token."""
-        seen: list[np.ndarray] = []
-
-        def first(_ids: Any, logits: Any) -> Any:
-            if not seen:
-                v = np.asarray(logits, dtype=np.float64)
-                seen.append(v - (v.max() + np.log(np.exp(v - v.max()).sum())))
-            return logits
-
-        self._llm.create_chat_completion(
-            messages=[{"role": "system", "content": self._system},
-                      {"role": "user", "content": lettered(question, sentences)}],
-            max_tokens=1, temperature=0.0, logits_processor=cast(Any, [first]))
-        return cast(np.ndarray, np.exp(seen[0][self._ids[: len(sentences) + 1]]))
-
-
-def in_order(reversed_p: np.ndarray) -> np.ndarray:
-    """The probabilities of a reversed ask, put back in the sentences' order (none last)."""
-    return np.concatenate([reversed_p[:-1][::-1], reversed_p[-1:]])
-
-
-def ask(picker: Picker, group: str, limit: int | None, stores: dict[str, IndexStore],
-        emb: Embedder, orders: Sequence[str]) -> list[Picked]:
-    """Every question of a group with evidence, asked in each order."""
-    settings = Settings().answering()
+def ask(gen: LlamaCppGenerator, group: str, limit: int | None, stores: dict[str, IndexStore],
+        emb: Embedder, per_passage: int) -> list[Picked]:
+    """Every question of a group that finds evidence, put to the picker."""
+    settings, loaded = Settings().answering(), prompts.load()
     out = []
     for name, qa in question_sets(group, DATASETS, limit).items():
         for item in qa.items:
             _, evidence = retrieve(stores[name], emb, item.question, settings)
             if not evidence:
                 continue
-            cands = [(e.n, s.text) for e in evidence for s in e.sentences][: len(LETTERS) - 1]
+            listed = picker.candidates(evidence, per_passage)
+            system = messages_for(item.question, evidence, loaded)[0]["content"]
             started = time.perf_counter()
-            each = []
-            for order in orders:
-                if order == "forward":
-                    each.append(picker.probabilities(item.question, cands))
-                else:
-                    each.append(in_order(picker.probabilities(item.question, cands[::-1])))
-            out.append(Picked(group, item.answerable, tuple(t for _, t in cands),
-                              tuple(item.answerable and contains_answer(t, item.answers)
-                                    for _, t in cands),
-                              cands.index((evidence[0].n, evidence[0].best.text)),
-                              tuple(np.mean(each, axis=0)), tuple(tuple(e) for e in each),
-                              time.perf_counter() - started))
+            chosen = picker.ask(item.question, evidence, system, gen, loaded, per_passage)
+            seconds = time.perf_counter() - started
+            out.append(Picked(
+                group, calibrator.kind(signals.question_signals(item.question, evidence)),
+                f"{name}/{item.passage_id}", item.answerable,
+                tuple(item.answerable and contains_answer(s.text, item.answers)
+                      for _, s in listed),
+                listed.index((evidence[0], evidence[0].best)),
+                listed.index(chosen.choice) if chosen.choice else None,
+                chosen.signals()[FEATURE], seconds))
     return out
+
+
+def folds(picked: Sequence[Picked]) -> np.ndarray:
+    """Each record's fold, whole passages together."""
+    passages = sorted({p.passage for p in picked})
+    order = {name: i % FOLDS for i, name in enumerate(
+        np.random.default_rng(0).permutation(passages))}
+    return np.array([order[p.passage] for p in picked])
+
+
+def arrays(picked: Sequence[Picked]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The signal (no letter read: 0), the label, and whether each question is answerable."""
+    conf = np.nan_to_num(np.array([p.p for p in picked]), nan=0.0)
+    return (conf, np.array([p.pick_right for p in picked], dtype=int),
+            np.array([p.answerable for p in picked]))
 
 
 def report(picked: Sequence[Picked]) -> dict[str, float]:
-    """The numbers the module docstring names."""
-    ans = np.array([p.answerable for p in picked])
-    y = np.array([p.pick_right for p in picked], dtype=int)
-    conf = np.array([p.confidence for p in picked])
+    """The numbers the module docstring names, for one kind of question."""
+    conf, y, ans = arrays(picked)
+    fold = folds(picked)
     n_ans = max(1, int(ans.sum()))
     out = {"n": float(len(picked)), "answerable": float(ans.sum()),
-           "pick right": float(y[ans].mean()),
-           "best sentence right": float(np.mean([p.best_right for p in picked if p.answerable])),
-           "some sentence right": float(np.mean([any(p.right) for p in picked if p.answerable])),
-           "AUC": auc(conf, y),
-           "median s": statistics.median(p.seconds for p in picked)}
+           "pick right": float(y[ans].mean()) if ans.any() else float("nan"),
+           "best right": float(np.mean([p.right[p.best] for p in picked if p.answerable])),
+           "listed right": float(np.mean([any(p.right) for p in picked if p.answerable])),
+           "AUC": auc(conf, y), "median s": statistics.median(p.seconds for p in picked)}
     for level in LEVELS:
-        shown = conf >= threshold(conf, y, level)
-        out[f"{level} right quote"] = float((shown & (y == 1) & ans).sum() / n_ans)
-        out[f"{level} wrong quote"] = float((shown & (y == 0) & ans).sum() / n_ans)
-        out[f"{level} unanswerable shown"] = (float(shown[~ans].mean()) if (~ans).any()
-                                              else float("nan"))
+        held = np.zeros(len(y), dtype=bool)
+        for f in range(FOLDS):
+            test = fold == f
+            held[test] = conf[test] >= threshold(conf[~test], y[~test], level)
+        for label, shown in (("cv", held), ("same", conf >= threshold(conf, y, level))):
+            out[f"{level} {label} right"] = float((shown & (y == 1) & ans).sum() / n_ans)
+            out[f"{level} {label} wrong"] = float((shown & (y == 0) & ans).sum() / n_ans)
+            out[f"{level} {label} unans"] = (float(shown[~ans].mean()) if (~ans).any()
+                                             else float("nan"))
     return out
+
+
+def export(picked: Sequence[Picked], path: Path) -> None:
+    """The quote model (P(right) from the pick's signal) and each kind's quote thresholds,
+    written into the calibration file beside its answer model."""
+    from sklearn.linear_model import LogisticRegression
+
+    conf, y, _ = arrays(picked)
+    lr = LogisticRegression().fit(conf[:, None], y)
+    prob = lr.predict_proba(conf[:, None])[:, 1]
+    kinds = np.array([p.kind for p in picked])
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["quote"] = {"features": [FEATURE], "mean": [0.0], "scale": [1.0],
+                     "coef": [float(lr.coef_[0][0])], "intercept": float(lr.intercept_[0])}
+    for level, by_kind in data["thresholds"].items():
+        mine = {k: threshold(prob[kinds == k], y[kinds == k], float(level))
+                for k in sorted(set(kinds))}
+        mine[calibrator.ANY] = max(mine.values())
+        for k, pair in by_kind.items():
+            pair[1] = mine.get(k, mine[calibrator.ANY])
+    data["fitted_for"]["quote_records"] = str(len(picked))
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
 def main() -> None:
@@ -183,27 +168,31 @@ def main() -> None:
     ap.add_argument("--groups", nargs="+", choices=GROUPS, default=["en"])
     ap.add_argument("--limit", type=int, default=None, help="questions per set and group")
     ap.add_argument("--keep", type=Path, help="keep the indexes here and reuse them next time")
-    ap.add_argument("--orders", nargs="+", choices=("forward", "reverse"), default=["forward"])
-    ap.add_argument("--records", type=Path, help="pickle every question's picks here")
+    ap.add_argument("--per-passage", type=int, default=picker.PER_PASSAGE)
+    ap.add_argument("--records", type=Path, help="pickle every question's pick here")
+    ap.add_argument("--from", dest="source", type=Path, help="report on these records instead")
+    ap.add_argument("--export", type=Path, nargs="?", const=calibrator.DEFAULT, default=None,
+                    metavar="FILE", help="write the quote model into this calibration file")
     args = ap.parse_args()
-    picker = Picker(args.preset)
-    emb = BundledE5Embedder()
-    with tempfile.TemporaryDirectory() as tmp:
-        keep = args.keep or Path(tmp)
-        stores = {n: _index(load(DATASETS / n), keep / n / "index", emb) for n in NAMES}
-        picked = [p for g in args.groups
-                  for p in ask(picker, g, args.limit, stores, emb, args.orders)]
-        for store in stores.values():
-            store.close()
+    if args.source:
+        picked = pickle.loads(args.source.read_bytes())
+    else:
+        gen = LlamaCppGenerator(models.resolve(args.preset, Settings().models_dir), args.preset)
+        emb = BundledE5Embedder()
+        with tempfile.TemporaryDirectory() as tmp:
+            keep = args.keep or Path(tmp)
+            stores = {n: _index(load(DATASETS / n), keep / n / "index", emb) for n in NAMES}
+            picked = [p for g in args.groups
+                      for p in ask(gen, g, args.limit, stores, emb, args.per_passage)]
+            for store in stores.values():
+                store.close()
     if args.records:
         args.records.write_bytes(pickle.dumps(picked))
-    for group in args.groups:
-        mine = [p for p in picked if p.group == group]
-        rows = {"+".join(args.orders): mine}
-        if len(args.orders) > 1:  # each order alone, from the same run
-            rows |= {o: [replace(p, p=p.each[i]) for p in mine] for i, o in enumerate(args.orders)}
-        for label, these in rows.items():
-            print(group, label, " ".join(f"{k}={v:.2f}" for k, v in report(these).items()))
+    for kind in sorted({p.kind for p in picked}):
+        row = report([p for p in picked if p.kind == kind])
+        print(kind, " ".join(f"{k}={v:.2f}" for k, v in row.items()))
+    if args.export:
+        export(picked, args.export)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ FAKE_CITATION_MIN_SIMILARITY = 0.1
 # How the verdict prompt (prompts/answer_verdict.txt) ends.
 VERDICT_ENDING = "Reply yes or no."
 CHECK_ENDING = "Answer yes or no."
+PICK_ENDING = "Reply with its letter only."
 
 
 def fake_answer_settings(**changes: object) -> AnswerSettings:
@@ -70,7 +71,7 @@ class ScriptedGenerator:
     """Plays back scripted replies token by token and records every prompt it was given."""
 
     def __init__(self, *replies: str, name: str = "scripted", verdict: str = "",
-                 logprob: float = -0.1, check: str = "yes") -> None:
+                 logprob: float = -0.1, check: str = "yes", pick: str = "") -> None:
         self.replies = list(replies)
         self.logprob = logprob  # every token's log-probability, when asked for
         self.prompts: list[list[dict[str, str]]] = []
@@ -78,6 +79,8 @@ class ScriptedGenerator:
         self.verdict = verdict  # the reply to the verdict prompt ("": neither yes nor no)
         self.check_prompts: list[list[dict[str, str]]] = []
         self.check = check  # the reply to the self-check (pipeline.selfcheck)
+        self.pick_prompts: list[list[dict[str, str]]] = []
+        self.pick = pick  # the reply to the quote's picker (pipeline.picker)
         self._name = name
         self.samples: list[str] = []  # replies to sampled requests (temperature > 0)
         self.sampled: list[tuple[float, int | None]] = []  # (temperature, seed) of each
@@ -103,6 +106,12 @@ class ScriptedGenerator:
             if scores is not None:
                 scores.append((self.check, self.logprob))
             yield self.check
+            return
+        if messages[-1]["content"].endswith(PICK_ENDING):
+            self.pick_prompts.append(messages)
+            if scores is not None and self.pick:
+                scores.append((self.pick, self.logprob))
+            yield self.pick
             return
         if messages[-1]["content"].endswith(VERDICT_ENDING):
             self.verdict_prompts.append(messages)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from bot.pipeline import crosslingual, lexical, sampling, selfcheck, verdict, when
+from bot.pipeline import crosslingual, lexical, picker, sampling, selfcheck, verdict, when
 from bot.pipeline.calibrator import Calibration
 from bot.pipeline.citations import Citation, Verdict
 from bot.pipeline.decision import REFUSAL, Status, is_refusal, judge
@@ -192,9 +192,17 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
             second = "".join(generator.stream(messages_for(second_q, evidence, prompts),
                                               settings.max_tokens))
         timings["second_draft_s"] = time.perf_counter() - t3
+
+    def pick() -> picker.Pick:
+        t7 = time.perf_counter()
+        chosen = picker.ask(asked, evidence, asking[0]["content"], generator, prompts)
+        timings["pick_s"] = time.perf_counter() - t7
+        return chosen
+
     judged = judge(asked, intent, evidence, draft, embedder, settings,
                    cut="cut_after_s" in timings, found=found, scores=scores,
-                   second=second if second_q else None, self_yes=checked, samples=samples)
+                   second=second if second_q else None, self_yes=checked, samples=samples,
+                   pick=None if "cut_after_s" in timings else pick)
     text = judged.text
     if judged.status == "fallback" and settings.render_quotes:
         t5 = time.perf_counter()

@@ -41,6 +41,10 @@ class Logistic:
         z = np.where(np.isfinite(z), z, 0.0)
         return float(1.0 / (1.0 + math.exp(-(float(z @ self.coef) + self.intercept))))
 
+    def reads(self, prefix: str) -> bool:
+        """Whether it reads a signal whose name starts with `prefix`."""
+        return any(f.startswith(prefix) for f in self.features)
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Logistic:
         """Read one exported model."""
@@ -67,7 +71,7 @@ class Calibration:
 
     def reads(self, prefix: str) -> bool:
         """Whether either model reads a signal whose name starts with `prefix`."""
-        return any(f.startswith(prefix) for f in (*self.answer.features, *self.quote.features))
+        return self.answer.reads(prefix) or self.quote.reads(prefix)
 
     def fits(self, model: str, embedder: str) -> bool:
         """Whether the signals of this model and embedder are what the file was fitted on:

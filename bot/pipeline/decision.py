@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from bot.pipeline import calibrator, citations, disagree, lexical, sampling, signals, verdict, when
 from bot.pipeline.calibrator import Calibration
 from bot.pipeline.citations import Citation, Verdict
-from bot.pipeline.evidence import Evidence
+from bot.pipeline.evidence import Evidence, Sentence
 from bot.pipeline.llm import Scores
+from bot.pipeline.picker import Pick
 from index.embedding import Embedder
 
 if TYPE_CHECKING:
@@ -52,12 +53,13 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
           embedder: Embedder, settings: AnswerSettings, cut: bool = False,
           found: bool | None = None, scores: Scores | None = None,
           second: str | None = None, self_yes: float = math.nan,
-          samples: Sequence[str] = ()) -> Judged:
+          samples: Sequence[str] = (), pick: Callable[[], Pick] | None = None) -> Judged:
     """What the user gets from a draft (cut: stopped at the time limit, so only the evidence
     is trusted; found: the model said the passages answer; scores: the draft's token
     log-probabilities; second: the answer to the question put in the articles' language;
     self_yes: the model's P(yes) that the passages say what it wrote; samples: first
-    sentences sampled on the draft's prompt)."""
+    sentences sampled on the draft's prompt; pick: asks the model which sentence answers,
+    called only when the draft is not shown and the quote model reads its signal)."""
     checked = citations.check(draft, evidence, embedder, settings.min_similarity, asked,
                               excuse_asked=not settings.strict_names)
     refused = is_refusal(draft) and not cut
@@ -72,43 +74,60 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
                                      [is_refusal(s) for s in samples]),
                 "draft_refused": float(refused), "self_yes": self_yes}
     cal = settings.calibration
-    # The sentence a quote would show costs an embedding of its passage: picked here only
-    # when the fit reads its signals, else only when a quote is shown.
-    picked = (verdict.quoted_sentence(evidence, draft, embedder)
-              if cal is not None and cal.reads(signals.QUOTE_PREFIX) else None)
-    if picked is not None:
-        measured |= signals.quote_signals(asked, evidence, *picked)
-
-    def quote() -> Citation:
-        return citations.cite(*(picked or verdict.quoted_sentence(evidence, draft, embedder)))
-
     confidence: float | None = None
     status: Status = "answered"
     text, cites = checked.text, checked.citations
     if cal is not None:
-        p_answer = cal.answer.probability(measured)
-        p_quote = cal.quote.probability(measured)
-        measured |= {"p_answer": p_answer, "p_quote": p_quote}
-        choice = cal.decide(p_answer, p_quote, settings.min_accuracy, can_answer=not failed,
-                            kind=calibrator.kind(measured))
-        confidence = p_answer if choice == "answer" else p_quote
+        choice, picked = _calibrated(cal, asked, evidence, draft, embedder, settings, failed,
+                                     measured, pick)
+        confidence = measured["p_answer"] if choice == "answer" else measured["p_quote"]
         if choice == "answer":
             checked = _undoubted(asked, draft, evidence, embedder, settings, checked, scores,
                                  measured, cal)
             text, cites = checked.text, checked.citations
         elif choice == "quote":
-            text, status, cites = _quoting((quote(),))
+            text, status, cites = _quoting((citations.cite(
+                *(picked or verdict.quoted_sentence(evidence, draft, embedder))),))
         elif choice == "refuse":
             text, status, cites, confidence = UNSURE, "refused", (), None
     elif refused:
         text, status, cites = REFUSAL, "refused", ()
     elif failed and found:
-        text, status, cites = _quoting((quote(),))
+        text, status, cites = _quoting((citations.cite(
+            *verdict.quoted_sentence(evidence, draft, embedder)),))
     elif failed:
         text, status, cites = _fallback(asked, evidence, settings)
     if status in ("answered", "fallback"):
         text, status, cites = _dated(asked, intent, evidence, text, status, cites)
     return Judged(text, status, cites, checked.verdicts, measured, confidence)
+
+
+def _calibrated(cal: Calibration, asked: str, evidence: Sequence[Evidence], draft: str,
+                embedder: Embedder, settings: AnswerSettings, failed: bool,
+                measured: dict[str, float], pick: Callable[[], Pick] | None
+                ) -> tuple[calibrator.Decision, tuple[Evidence, Sentence] | None]:
+    """The fitted decision, and the sentence a quote would show (None: not chosen yet).
+    The signals it reads are added to `measured`, with p_answer and p_quote. The sentence
+    nearest the draft costs an embedding of its passage, so it is taken here only when the
+    fit reads its signals; the model's pick only when the draft is not shown."""
+    picked = (verdict.quoted_sentence(evidence, draft, embedder)
+              if cal.reads(signals.QUOTE_PREFIX) else None)
+    if picked is not None:
+        measured |= signals.quote_signals(asked, evidence, *picked)
+    p_answer = cal.answer.probability(measured)
+    kind = calibrator.kind(measured)
+    shown = not failed and p_answer >= cal.at(settings.min_accuracy, kind)[0]
+    if pick is not None and not shown and cal.quote.reads(Pick.PREFIX):
+        chosen = pick()
+        measured |= chosen.signals()
+        if chosen.choice is not None:
+            picked = chosen.choice
+            if cal.reads(signals.QUOTE_PREFIX):
+                measured |= signals.quote_signals(asked, evidence, *picked)
+    p_quote = cal.quote.probability(measured)
+    measured |= {"p_answer": p_answer, "p_quote": p_quote}
+    return cal.decide(p_answer, p_quote, settings.min_accuracy, can_answer=not failed,
+                      kind=kind), picked
 
 
 def _undoubted(asked: str, draft: str, evidence: Sequence[Evidence], embedder: Embedder,

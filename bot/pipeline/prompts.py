@@ -16,6 +16,7 @@ REQUIRED: dict[str, set[str]] = {
     "answer_user": {"passages", "question", "language"},
     "answer_verdict": {"passages", "question"},
     "answer_check": set(),
+    "quote_pick": {"sentences", "none", "question"},
     "rewrite": {"history", "question"},
     "translate": {"language", "text"},
 }
@@ -29,6 +30,7 @@ class Prompts:
     answer_user: Template
     answer_verdict: Template
     answer_check: Template
+    quote_pick: Template
     rewrite: Template
     translate: Template
 
