@@ -11,16 +11,19 @@ token's log-probability), and the pick is labelled right when it holds a gold an
 
 Then (no model needed) the report and the export of the quote model:
 
-    .venv/bin/python -m benchmarks.selection --from picks.pkl [--export]
+    .venv/bin/python -m benchmarks.selection --from picks.pkl \
+        [--export bot/pipeline/calibration_pick.json]
 
 Prints per kind of question (calibrator.kind): how often the pick holds a gold answer (and
 the evidence's own best sentence, for comparison), the AUC of its probability, the median
 seconds, and at each wanted accuracy the shares of answerable questions that get a right
 quote or a wrong one and of unanswerable ones shown anything, with thresholds read off the
 other folds (whole passages held out) and, for comparison, off the same records.
-`--export` fits P(right quote) on the pick's probability (logistic regression, all records)
-and writes it with the thresholds of each kind as the quote half of calibration.json,
-keeping its answer model. Refit with the answer model (a new model, prompt or embedder).
+`--export FILE` fits P(right quote) on the pick's probability (logistic regression, all
+records) and writes the shipped calibration with it, and the quote thresholds of each kind,
+as FILE (bot/pipeline/calibration_pick.json is this, for TANYA_ANSWER_CALIBRATION). Refit
+with the answer model (a new model, prompt or embedder); the picker run takes about an hour
+on 2 shared cores, the export seconds.
 """
 
 from __future__ import annotations
@@ -139,16 +142,16 @@ def report(picked: Sequence[Picked]) -> dict[str, float]:
     return out
 
 
-def export(picked: Sequence[Picked], path: Path) -> None:
+def export(picked: Sequence[Picked], path: Path, base: Path = calibrator.DEFAULT) -> None:
     """The quote model (P(right) from the pick's signal) and each kind's quote thresholds,
-    written into the calibration file beside its answer model."""
+    written to `path` beside the answer model of `base` (the shipped calibration)."""
     from sklearn.linear_model import LogisticRegression
 
     conf, y, _ = arrays(picked)
     lr = LogisticRegression().fit(conf[:, None], y)
     prob = lr.predict_proba(conf[:, None])[:, 1]
     kinds = np.array([p.kind for p in picked])
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = json.loads(base.read_text(encoding="utf-8"))
     data["quote"] = {"features": [FEATURE], "mean": [0.0], "scale": [1.0],
                      "coef": [float(lr.coef_[0][0])], "intercept": float(lr.intercept_[0])}
     for level, by_kind in data["thresholds"].items():
@@ -171,8 +174,8 @@ def main() -> None:
     ap.add_argument("--per-passage", type=int, default=picker.PER_PASSAGE)
     ap.add_argument("--records", type=Path, help="pickle every question's pick here")
     ap.add_argument("--from", dest="source", type=Path, help="report on these records instead")
-    ap.add_argument("--export", type=Path, nargs="?", const=calibrator.DEFAULT, default=None,
-                    metavar="FILE", help="write the quote model into this calibration file")
+    ap.add_argument("--export", type=Path, metavar="FILE", help="write the shipped "
+                    "calibration with this quote model to FILE (for TANYA_ANSWER_CALIBRATION)")
     args = ap.parse_args()
     if args.source:
         picked = pickle.loads(args.source.read_bytes())

@@ -134,8 +134,10 @@ class Settings(BaseSettings):
     answer_calibration: Path | None = Field(None, description=(
         "A file of the fitted decision (benchmarks/calibrate.py --export FILE); unset means "
         "the shipped bot/pipeline/calibration.json, fitted for qwen2.5-coder-1.5b with "
-        "multilingual-e5-small. A file applies only to the model and embedder it names; for "
-        "any other the checks decide (README, Answers)."))
+        "multilingual-e5-small; bot/pipeline/calibration_pick.json adds the model's pick of "
+        "the quoted sentence (more right quotes, about twice the answer time). A file applies "
+        "only to the model and embedder it names; for any other the checks decide (README, "
+        "Answers)."))
     prompts_dir: Path | None = Field(None, description="Folder with the prompt templates "
                                      "(default: prompts/ of this checkout).")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.pipeline import picker, prompts
+from bot.pipeline import calibrator, picker, prompts
 from bot.pipeline.answer import answer, retrieve
 from bot.pipeline.calibrator import Calibration, Logistic
 from bot.pipeline.decision import FALLBACK_LEAD, UNSURE
@@ -103,3 +103,16 @@ def test_no_pick_means_the_unsure_refusal(store: IndexStore, none: bool) -> None
     a = answer("Why did Musk leave OpenAI?", store=store, embedder=HashingEmbedder(),
                generator=gen, prompts=prompts.load(), settings=settings)
     assert (a.text, a.status, a.signals["pick_p"] == 0.0) == (UNSURE, "refused", none)
+
+
+def test_the_optional_calibration_reads_the_pick_beside_the_shipped_answer_model() -> None:
+    shipped = calibrator.load()
+    with_pick = calibrator.load(calibrator.DEFAULT.with_name("calibration_pick.json"))
+    assert shipped is not None and with_pick is not None
+    assert with_pick.answer.features == shipped.answer.features
+    assert np.array_equal(with_pick.answer.coef, shipped.answer.coef)
+    assert with_pick.quote.reads(picker.Pick.PREFIX) and not shipped.quote.reads("pick_")
+    assert with_pick.fitted_for["model"] == shipped.fitted_for["model"]
+    for level in with_pick.thresholds:  # the answer thresholds are the shipped ones
+        for kind, (t_answer, _) in with_pick.thresholds[level].items():
+            assert t_answer == shipped.thresholds[level][kind][0]

@@ -47,17 +47,17 @@ def test_folds_keep_each_passage_whole() -> None:
 
 def test_the_export_replaces_the_quote_model_and_keeps_the_answer_model(tmp_path: Path) -> None:
     pytest.importorskip("sklearn")
-    path = tmp_path / "calibration.json"
+    base, path = tmp_path / "calibration.json", tmp_path / "pick.json"
     answer = {"features": ["lp_mean"], "mean": [0.0], "scale": [1.0], "coef": [1.0],
               "intercept": 0.0}
-    path.write_text(json.dumps({"answer": answer, "quote": answer,
+    base.write_text(json.dumps({"answer": answer, "quote": answer,
                                 "thresholds": {"0.9": {"across": [0.5, 0.5], "same": [0.6, 0.6],
                                                        "*": [0.6, 0.6]}},
                                 "fitted_for": {"model": "m"}}))
     rng = np.random.default_rng(1)
     picked = [_picked(True, (bool(y),), 0, float(p), f"s/{i}")
               for i, (p, y) in enumerate((p, rng.random() < p) for p in rng.random(200))]
-    selection.export(picked, path)
+    selection.export(picked, path, base)
     cal = calibrator.load(path)
     assert cal is not None and cal.answer.features == ("lp_mean",)
     assert cal.quote.features == ("pick_p",) and cal.quote.coef[0] > 0
