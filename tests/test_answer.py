@@ -166,6 +166,30 @@ def test_evidence_is_shown_before_the_first_token(store: IndexStore) -> None:
     assert seen[1:] and set(seen[1:]) == {"token"}
 
 
+class _Loading(ScriptedGenerator):
+    """A model still loading: asking its name is the first wait on it (engine.PendingGenerator)."""
+
+    def __init__(self, seen: list[str], *replies: str) -> None:
+        super().__init__(*replies)
+        self.seen = seen
+
+    @property
+    def name(self) -> str:
+        self.seen.append("waited for the model")
+        return "scripted"
+
+
+def test_a_calibration_does_not_hold_the_evidence_back_until_the_model_is_loaded(
+        store: IndexStore) -> None:
+    seen: list[str] = []
+    a = answer("Why did Musk leave OpenAI?", store=store, embedder=HashingEmbedder(),
+               generator=_Loading(seen, "Musk left OpenAI after a power struggle [1]."),
+               prompts=prompts.load(),
+               settings=fake_answer_settings(calibration=_calibration(5.0, -5.0)),
+               events=Events(on_evidence=lambda ev: seen.append("evidence")))
+    assert seen[0] == "evidence" and "waited for the model" in seen and "p_answer" in a.signals
+
+
 def test_repeated_sentences_are_kept_once(store: IndexStore) -> None:
     a = ask(store, ScriptedGenerator("Altman refused [1]. Altman refused [1]. Altman refused [1]."))
     assert a.text == "Altman refused [1]."

@@ -137,8 +137,6 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
     """Answer one question from the index (the articles that pass the filters), with verified
     citations. A time in the question narrows the dated articles (see bot.pipeline.when)."""
     settings = settings or AnswerSettings()
-    if settings.calibration and not settings.calibration.fits(generator.name, embedder.name):
-        settings = replace(settings, calibration=None)
     events = events or Events()
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
@@ -164,6 +162,9 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
         timings["total_s"] = time.perf_counter() - t0
         return Answer(question, asked, REFUSAL, "not_found", (), (), (), "", generator.name,
                       timings, filters)
+    # After the evidence is shown: a model still loading gives its name once it is ready.
+    if settings.calibration and not settings.calibration.fits(generator.name, embedder.name):
+        settings = replace(settings, calibration=None)
     found = None
     if settings.verdict:
         t2 = time.perf_counter()
