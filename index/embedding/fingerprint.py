@@ -12,10 +12,13 @@ three languages, and MIN_COSINE far above those.
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -95,12 +98,47 @@ _known: weakref.WeakKeyDictionary[Embedder, VectorSpace] = weakref.WeakKeyDictio
 _lock = threading.Lock()
 
 
-def space(embedder: Embedder) -> VectorSpace:
-    """The embedder's vector space, probed once per embedder object."""
+@runtime_checkable
+class Identified(Protocol):
+    """An in-process embedder that can name the files its vectors come from: the same
+    identity means the same vectors, so its probes can be kept between processes."""
+
+    def identity(self) -> str | None:
+        """The model and engine files (path, size, modification time), or None."""
+        ...
+
+
+def space(embedder: Embedder, cache: Path | None = None) -> VectorSpace:
+    """The embedder's vector space, probed once per embedder object; with `cache` (a JSON
+    file), once per identity of an `Identified` embedder (a cold start saves the probing)."""
     with _lock:
         known = _known.get(embedder)
         if known is None:
             known = (embedder.space() if isinstance(embedder, Described)
-                     else VectorSpace(embedder.name, embedder.dim, probe(embedder)))
+                     else VectorSpace(embedder.name, embedder.dim, _probes(embedder, cache)))
             _known[embedder] = known
         return known
+
+
+def _probes(embedder: Embedder, cache: Path | None) -> Probes:
+    """Probe vectors from the cache when its entry names this identity, else measured and
+    kept there (an unreadable or unwritable cache only means probing again)."""
+    identity = embedder.identity() if isinstance(embedder, Identified) else None
+    if cache is None or identity is None:
+        return probe(embedder)
+    try:
+        kept = json.loads(cache.read_text(encoding="utf-8"))
+        if kept.get("identity") == identity and kept.get("probes_of") == list(PROBES):
+            return tuple(tuple(float(x) for x in row) for row in kept["probes"])
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        pass
+    measured = probe(embedder)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f".{cache.name}.{os.getpid()}")
+        tmp.write_text(json.dumps({"identity": identity, "probes_of": list(PROBES),
+                                   "probes": measured}), encoding="utf-8")
+        tmp.replace(cache)
+    except OSError:
+        pass
+    return measured
