@@ -83,13 +83,17 @@ class Calibration:
             return False
         return self.fitted_for.get("embedder", embedder) == embedder
 
+    def answers(self, p_answer: float, accuracy: float, can_answer: bool,
+                kind: str = ANY) -> bool:
+        """Whether the draft is shown: it passed the checks and is likely enough right."""
+        return can_answer and p_answer >= self.at(accuracy, kind)[0]
+
     def decide(self, p_answer: float, p_quote: float, accuracy: float,
                can_answer: bool, kind: str = ANY) -> Decision:
         """Answer when the draft is likely enough right, else quote, else refuse."""
-        t_answer, t_quote = self.at(accuracy, kind)
-        if can_answer and p_answer >= t_answer:
+        if self.answers(p_answer, accuracy, can_answer, kind):
             return "answer"
-        return "quote" if p_quote >= t_quote else "refuse"
+        return "quote" if p_quote >= self.at(accuracy, kind)[1] else "refuse"
 
 
 def kind(signals: dict[str, float]) -> str:

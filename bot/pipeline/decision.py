@@ -116,7 +116,7 @@ def _calibrated(cal: Calibration, asked: str, evidence: Sequence[Evidence], draf
         measured |= signals.quote_signals(asked, evidence, *picked)
     p_answer = cal.answer.probability(measured)
     kind = calibrator.kind(measured)
-    shown = not failed and p_answer >= cal.at(settings.min_accuracy, kind)[0]
+    shown = cal.answers(p_answer, settings.min_accuracy, can_answer=not failed, kind=kind)
     if pick is not None and not shown and cal.quote.reads(Pick.PREFIX):
         chosen = pick()
         measured |= chosen.signals()

@@ -72,4 +72,3 @@ def ask(question: str, evidence: Sequence[Evidence], system: str, generator: Gen
         return Pick(None, math.nan)
     p = math.exp(first[1])
     return Pick(listed[LETTERS.index(letter)] if letter != LETTERS[len(listed)] else None, p)
-
