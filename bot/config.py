@@ -102,42 +102,25 @@ class Settings(BaseSettings):
     citation_min_similarity: float = Field(0.80, ge=-1, le=1, description=(
         "Least claim-passage similarity for a citation to stand. Measured for "
         "multilingual-e5-small; about 0.1 suits MiniLM."))
-    strict_names: bool = Field(False, description=(
-        "Require the names a question uses to occur in the cited passage even when it is in "
-        "another language (by default they are the asker's own words, often translated "
-        "there): fewer wrong answers, more refusals of right ones (README, Answers)."))
-    answer_verdict: bool = Field(False, description=(
-        "Ask the model first whether the passages answer (a few tokens on the cached "
-        "prompt): no means the refusal, and after yes a written answer that fails the checks "
-        "is replaced by a quote of the passage it cites (README, Answers)."))
-    answer_crosslingual: bool = Field(False, description=(
-        "When the question and the articles are in different languages, also put the "
-        "question into the articles' language and answer it there, to record whether the two "
-        "answers agree (a signal for the calibrated decision; costs a translation and a second "
-        "draft, so off until a fitted calibration uses it)."))
     answer_selfcheck: bool = Field(True, description=(
         "After the draft, ask the model whether the passages say what it wrote (one token on "
         "the cached conversation); its probability of yes is a signal of the calibrated "
         "decision (pipeline.selfcheck)."))
-    answer_samples: int = Field(0, ge=0, le=8, description=(
-        "First sentences sampled (temperature 0.7) on the draft's prompt after the draft; "
-        "how well they agree with it is a signal of the calibrated decision "
-        "(pipeline.sampling). Each costs a sentence of generation; 0 (off) until a fitted "
-        "calibration uses it."))
     answer_render_quotes: bool = Field(True, description=(
-        "When tanya quotes a passage in another language than the question, add the model's "
-        "rendering of it, marked as a rendering (the original stays what is cited)."))
-    answer_min_accuracy: float = Field(0.9, ge=0.5, le=0.99, description=(
-        "How sure tanya must be to show an answer or a quote, as the accuracy wanted of what "
-        "is shown: the calibrated decision shows the draft, else the evidence sentence, only "
-        "above the threshold measured for it."))
+        "When a `likely` or `unsure` answer quotes a sentence in another language than the "
+        "question, add the model's rendering of it, shown only when it keeps the sentence's "
+        "numbers and names and means the same (pipeline.rendering); else 'not translated'."))
+    answer_min_accuracy: float = Field(0.95, ge=0.5, le=0.99, description=(
+        "How often an answer shown as `sure` must be right: the calibrated probability must "
+        "reach the boundary measured for this accuracy on held-out training records; below "
+        "it the answer is shown as `likely` (worded as a reading of the articles, its "
+        "sentence under it) or `unsure` (no answer, the closest passage), by the fit's own "
+        "boundary (README, Answers)."))
     answer_calibration: Path | None = Field(None, description=(
-        "A file of the fitted decision (benchmarks/calibrate.py --export FILE); unset means "
+        "A file of the fitted certainty (benchmarks/calibrate.py --export FILE); unset means "
         "the shipped bot/pipeline/calibration.json, fitted for qwen2.5-coder-1.5b with "
-        "multilingual-e5-small; bot/pipeline/calibration_pick.json adds the model's pick of "
-        "the quoted sentence (more right quotes, about twice the answer time). A file applies "
-        "only to the model and embedder it names; for any other the checks decide (README, "
-        "Answers)."))
+        "multilingual-e5-small. A file applies only to the model and embedder it names; for "
+        "any other the checks decide, and never say `sure` (README, Answers)."))
     prompts_dir: Path | None = Field(None, description="Folder with the prompt templates "
                                      "(default: prompts/ of this checkout).")
 
@@ -278,13 +261,10 @@ class Settings(BaseSettings):
         return AnswerSettings(evidence=evidence, search=self.search(),
                               max_tokens=self.answer_max_tokens, timeout_s=self.answer_timeout_s,
                               min_similarity=self.citation_min_similarity,
-                              strict_names=self.strict_names, verdict=self.answer_verdict,
-                              crosslingual=self.answer_crosslingual,
                               selfcheck=self.answer_selfcheck,
-                              samples=self.answer_samples,
                               render_quotes=self.answer_render_quotes,
                               calibration=calibrator.load(chosen or calibrator.DEFAULT),
-                              min_accuracy=self.answer_min_accuracy)
+                              sure_accuracy=self.answer_min_accuracy)
 
     def search(self) -> SearchSettings:
         """Fusion settings for hybrid search."""

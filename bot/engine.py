@@ -70,11 +70,9 @@ class PendingGenerator:
         return self.ready().name
 
     def stream(self, messages: Messages, max_tokens: int, *,
-               scores: Scores | None = None, temperature: float = 0.0,
-               seed: int | None = None) -> Iterator[str]:
+               scores: Scores | None = None) -> Iterator[str]:
         """Stream from the loaded model."""
-        return self.ready().stream(messages, max_tokens, scores=scores,
-                                   temperature=temperature, seed=seed)
+        return self.ready().stream(messages, max_tokens, scores=scores)
 
 
 class Engine:

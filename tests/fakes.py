@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from bot.pipeline.answer import AnswerSettings
+from bot.pipeline.calibrator import ANY, Calibration, Logistic
 from bot.pipeline.evidence import EvidenceSettings
 from bot.pipeline.lexical import content_words
 from index.embedding import Vectors
@@ -16,17 +17,25 @@ from index.embedding import Vectors
 # Similarity floors on the hashing embedder's scale (bag-of-words cosines are lower than e5's).
 FAKE_EVIDENCE_MIN_SIMILARITY = 0.35
 FAKE_CITATION_MIN_SIMILARITY = 0.1
-# How the verdict prompt (prompts/answer_verdict.txt) ends.
-VERDICT_ENDING = "Reply yes or no."
+# How the self-check prompt (prompts/answer_check.txt) ends.
 CHECK_ENDING = "Answer yes or no."
-PICK_ENDING = "Reply with its letter only."
+
+
+# A calibration for the fakes, applied by the same calibrated path as the shipped one: a
+# draft the checks keep and that gives what was asked is `sure` (p 0.95), one they keep that
+# does not give it is `unsure` (p 0.5), one they drop `unsure` (p 0.05 or less).
+FAKE_CALIBRATION = Calibration(
+    Logistic(("chk_kept", "chk_gives"), np.zeros(2), np.ones(2), np.array([3.0, 3.0]), -3.0),
+    sure={0.9: {ANY: 0.9}, 0.95: {ANY: 0.94}}, likely={ANY: 0.6}, fitted_for={})
 
 
 def fake_answer_settings(**changes: object) -> AnswerSettings:
-    """AnswerSettings with the similarity floors of the hashing embedder."""
+    """AnswerSettings with the similarity floors of the hashing embedder and the fakes'
+    calibration."""
     evidence = EvidenceSettings(min_similarity=FAKE_EVIDENCE_MIN_SIMILARITY)
-    return AnswerSettings(evidence=evidence, min_similarity=FAKE_CITATION_MIN_SIMILARITY,
-                          **changes)  # type: ignore[arg-type]
+    changes.setdefault("calibration", FAKE_CALIBRATION)
+    changes.setdefault("min_similarity", FAKE_CITATION_MIN_SIMILARITY)
+    return AnswerSettings(evidence=evidence, **changes)  # type: ignore[arg-type]
 
 
 class HashingEmbedder:
@@ -70,20 +79,14 @@ class HashingEmbedder:
 class ScriptedGenerator:
     """Plays back scripted replies token by token and records every prompt it was given."""
 
-    def __init__(self, *replies: str, name: str = "scripted", verdict: str = "",
-                 logprob: float = -0.1, check: str = "yes", pick: str = "") -> None:
+    def __init__(self, *replies: str, name: str = "scripted", logprob: float = -0.1,
+                 check: str = "yes") -> None:
         self.replies = list(replies)
         self.logprob = logprob  # every token's log-probability, when asked for
         self.prompts: list[list[dict[str, str]]] = []
-        self.verdict_prompts: list[list[dict[str, str]]] = []
-        self.verdict = verdict  # the reply to the verdict prompt ("": neither yes nor no)
         self.check_prompts: list[list[dict[str, str]]] = []
         self.check = check  # the reply to the self-check (pipeline.selfcheck)
-        self.pick_prompts: list[list[dict[str, str]]] = []
-        self.pick = pick  # the reply to the quote's picker (pipeline.picker)
         self._name = name
-        self.samples: list[str] = []  # replies to sampled requests (temperature > 0)
-        self.sampled: list[tuple[float, int | None]] = []  # (temperature, seed) of each
         self.last = ""  # the last draft given
 
     @property
@@ -92,30 +95,13 @@ class ScriptedGenerator:
         return self._name
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int, *,
-               scores: list[tuple[str, float]] | None = None, temperature: float = 0.0,
-               seed: int | None = None) -> Iterator[str]:
-        """Yield the next scripted reply in small pieces (each scored `logprob` when asked);
-        sampled (temperature > 0), the next of `samples`, else the last draft again."""
-        if temperature > 0:
-            self.sampled.append((temperature, seed))
-            yield from re.findall(r"\S+\s*", self.samples.pop(0) if self.samples
-                                  else self.last)
-            return
+               scores: list[tuple[str, float]] | None = None) -> Iterator[str]:
+        """Yield the next scripted reply in small pieces (each scored `logprob` when asked)."""
         if messages[-1]["content"].endswith(CHECK_ENDING):
             self.check_prompts.append(messages)
             if scores is not None:
                 scores.append((self.check, self.logprob))
             yield self.check
-            return
-        if messages[-1]["content"].endswith(PICK_ENDING):
-            self.pick_prompts.append(messages)
-            if scores is not None and self.pick:
-                scores.append((self.pick, self.logprob))
-            yield self.pick
-            return
-        if messages[-1]["content"].endswith(VERDICT_ENDING):
-            self.verdict_prompts.append(messages)
-            yield self.verdict
             return
         self.prompts.append(messages)
         reply = self.last = self.replies.pop(0) if self.replies else ""

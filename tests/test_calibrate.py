@@ -1,4 +1,4 @@
-"""The calibration script's measures, and its export read back by the run-time calibrator."""
+"""The certainty fit's boundaries, and its export read back by the run-time calibrator."""
 
 from __future__ import annotations
 
@@ -9,45 +9,50 @@ import pytest
 
 from benchmarks import calibrate
 from bot.pipeline import calibrator
+from bot.pipeline.calibrator import ANY, Calibration
 
 
-def test_risk_coverage_and_thresholds() -> None:
-    p = np.array([0.9, 0.8, 0.7, 0.6])
-    y = np.array([1, 1, 0, 1])
-    coverage, risk, area = calibrate.risk_coverage(p, y)
-    assert coverage.tolist() == [0.25, 0.5, 0.75, 1.0]
-    assert risk.tolist() == pytest.approx([0.0, 0.0, 1 / 3, 0.25])
-    assert area == pytest.approx((1 / 3 + 0.25) / 4)
-    assert calibrate.threshold(p, y, 0.75) == 0.6  # all four: 3 of 4 right
-    assert calibrate.threshold(p, y, 0.9) == 0.8
-    assert calibrate.threshold(p, np.zeros(4, dtype=int), 0.9) == 1.0  # never shown
+def test_a_boundary_is_the_least_probability_whose_band_keeps_its_accuracy() -> None:
+    p = np.linspace(0.99, 0.0, 100)
+    y = (p > 0.305).astype(int)  # right above 0.305, wrong below
+    assert calibrate.boundary(p, y, 1.0) == pytest.approx(0.31)
+    low = calibrate.boundary(p, y, 0.8)  # some wrong ones may come in
+    inside = p >= low
+    assert low < 0.3 and y[inside].mean() >= 0.8
+    assert calibrate.boundary(p, np.zeros(100, dtype=int), 0.5) == 1.01  # never shown
+    band = calibrate.boundary(p, y, 0.9, below=0.5)  # a band under a higher boundary
+    assert y[(p >= band) & (p < 0.5)].mean() >= 0.9
 
 
-def test_each_kind_of_question_gets_its_threshold_and_the_rest_the_strictest() -> None:
-    p = np.array([0.9, 0.8, 0.7, 0.6, 0.9, 0.8, 0.7, 0.6])
-    y = np.array([1, 1, 1, 1, 1, 0, 1, 1])
-    kinds = np.array(["same"] * 4 + ["cause"] * 4)
-    assert calibrate.per_kind(p, y, kinds, 0.9) == {"same": 0.6, "cause": 0.9, "*": 0.9}
+def test_each_kind_gets_its_boundaries_and_the_rest_the_strictest() -> None:
+    rng = np.random.default_rng(0)
+    p = rng.uniform(size=300)
+    kinds = np.array(["same", "across", "cause"] * 100)
+    y = (p - np.where(kinds == "cause", 0.2, 0.0) > 0.5).astype(int)  # why: wrong more often
+    sure, likely = calibrate.boundaries(p, y, kinds)
+    assert set(sure[0.95]) == {"same", "across", "cause", ANY}
+    assert sure[0.95]["cause"] > sure[0.95]["same"]
+    assert sure[0.95][ANY] == max(sure[0.95][k] for k in ("same", "across", "cause"))
+    assert all(likely[k] <= sure[0.95][k] for k in ("same", "across", "cause"))
 
 
 def test_the_export_gives_the_same_probabilities_at_run_time(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(200, len(calibrate.FEATURES)))
-    x[::7, 3] = np.nan  # an unknown signal
-    ya = (x[:, 0] + 0.3 * rng.normal(size=200) > 0).astype(int)
-    yq = (x[:, 4] > 0).astype(int)
+    features = calibrate.FEATURES[:4]
+    x = rng.normal(size=(200, len(features)))
+    x[::7, 3] = np.nan  # an unknown signal: the mean
+    y = (x[:, 0] + 0.3 * rng.normal(size=200) > 0).astype(int)
+    model = calibrate.fit(x, y, features)
+    cal = Calibration(model, {0.95: {ANY: 0.9}}, {ANY: 0.6}, {"model": "test"})
     path = tmp_path / "calibration.json"
-    xq = calibrate.evidence_only(x)
-    calibrate.export(x, xq, ya, yq, {0.9: {"*": (0.8, 0.7)}}, {"model": "test"}, path)
-    cal = calibrator.load(path)
-    assert cal is not None and cal.thresholds == {0.9: {"*": (0.8, 0.7)}}
-    fitted = calibrate._logistic().fit(x, ya)
+    path.write_text(__import__("json").dumps(calibrator.to_json(cal)))
+    back = calibrator.load(path)
+    assert back is not None and back.sure == {0.95: {ANY: 0.9}} and back.likely == {ANY: 0.6}
     for row in x[:20]:
-        signals = dict(zip(calibrate.FEATURES, row.tolist(), strict=True))
-        assert cal.answer.probability(signals) == pytest.approx(
-            fitted.predict_proba(row[None, :])[0, 1], abs=1e-9)
-    quoting = calibrate._logistic().fit(xq, yq)
-    for row in x[:20]:  # the quote model ignores every signal but the evidence's
-        signals = dict(zip(calibrate.FEATURES, row.tolist(), strict=True))
-        assert cal.quote.probability(signals) == pytest.approx(
-            quoting.predict_proba(calibrate.evidence_only(row[None, :]))[0, 1], abs=1e-9)
+        signals = dict(zip(features, row.tolist(), strict=True))
+        assert back.answer.probability(signals) == pytest.approx(
+            model.probability(signals), abs=1e-12)
+    right = [model.probability(dict(zip(features, r.tolist(), strict=True))) for r in x]
+    auc = np.mean([a > b for a, yy in zip(right, y, strict=True) if yy
+                   for b, zz in zip(right, y, strict=True) if not zz])
+    assert auc > 0.9  # the fit learned the signal

@@ -179,7 +179,7 @@ def test_a_claim_citing_a_missing_passage_says_why_the_closest_fails_too() -> No
                       "number 20000 is not in the passage")
 
 
-def test_strict_names_require_the_questions_own_names_in_the_passage() -> None:
+def test_names_the_question_used_need_not_be_in_a_passage_in_another_language() -> None:
     text = "Penggunaan kata Halloween berawal pada sekitar tahun 1785 dan berasal dari Kekristenan."
     hit = Hit(chunk_id=1, article_id="h", title="", text=text, start=0, end=len(text),
               score=1.0, url=None, published=None, outlet=None, dense_rank=1, bm25_rank=1)
@@ -188,5 +188,4 @@ def test_strict_names_require_the_questions_own_names_in_the_passage() -> None:
     evidence = pick(question, [hit], emb, EvidenceSettings(min_similarity=-1.0))
     claim = "Halloween was formed in England around 1785 [1]."
     assert check(claim, evidence, emb, -1.0, question).text  # England: the asker's own word
-    strict = check(claim, evidence, emb, -1.0, question, excuse_asked=False)
-    assert strict.text == "" and "'england'" in strict.verdicts[0].reason
+    assert check(claim, evidence, emb, -1.0, "When was Halloween formed?").text == ""

@@ -26,7 +26,7 @@ def test_answers_continue_during_a_sync_in_another_process(tmp_path: Path, corpu
     answered = 0
     while child.poll() is None:
         a = engine.ask("Why did Musk leave OpenAI?", [])
-        assert a.status == "answered", a
+        assert a.certainty in ("sure", "likely"), a
         answered += 1
     assert child.returncode == 0 and answered >= 1
     store = engine.store()

@@ -37,16 +37,11 @@ def test_lists_from_comma_separated_env(monkeypatch: pytest.MonkeyPatch) -> None
     assert s.telegram_sync_paths == ["/srv/a", "https://x.test/feed.xml"]
 
 
-def test_strict_names_reach_the_answer_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert Settings().answering().strict_names is False
-    monkeypatch.setenv("TANYA_STRICT_NAMES", "true")
-    assert Settings().answering().strict_names is True
-
-
-def test_the_model_verdict_can_be_switched_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert Settings().answering().verdict is False
-    monkeypatch.setenv("TANYA_ANSWER_VERDICT", "true")
-    assert Settings().answering().verdict is True
+def test_how_sure_sure_must_be_reaches_the_answer_settings(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().answering().sure_accuracy == 0.95
+    monkeypatch.setenv("TANYA_ANSWER_MIN_ACCURACY", "0.9")
+    assert Settings().answering().sure_accuracy == 0.9
 
 
 def test_a_calibration_file_of_ones_own_is_read_and_a_missing_one_named(

@@ -77,17 +77,17 @@ def test_evaluate_scores_known_answers(dataset: Path, tmp_path: Path) -> None:
     emb = HashingEmbedder()
     store = build_index(qa, tmp_path / "idx" / "index", emb)
     gen = ScriptedGenerator("Musk left OpenAI in 2018 [1].",       # right, cited right
-                            "Farmers in Sukamulya harvested rice [1].",  # no number: quoted
-                            "It is 12 mm long [1].",               # right
+                            "Farmers in Sukamulya harvested rice [1].",  # no number: unsure
+                            "The cloud forest frog is 12 mm long [1].",  # right
                             "I could not find this in the articles.")
     report = evaluate(qa, store, emb, gen, prompts.load(), fake_answer_settings())
     assert (report.answerable, report.unanswerable) == (3, 1)
     assert report.retrieval["recall@1"] == 1.0
-    # The second draft is supported but gives no number for "how many": the passage is quoted
-    # in its place, and the quote holds the answer.
-    assert report.accuracy == 1.0
+    # The second draft is supported but gives no number for "how many": no answer is shown,
+    # only the closest passage (which holds the answer, but an answer it is not).
+    assert report.accuracy == pytest.approx(2 / 3)
     assert report.citations == 3 and report.citation_precision == 1.0  # passages hold it
-    assert report.refusal_rate == 1.0 and report.false_refusal_rate == 0.0
+    assert report.refusal_rate == 1.0 and report.false_refusal_rate == pytest.approx(1 / 3)
     assert set(report.latency_s) >= {"retrieval_s", "total_s"}
 
 

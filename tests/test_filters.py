@@ -128,7 +128,7 @@ def test_ask_command_filters_text_and_json(scripted: ScriptedGenerator) -> None:
     final = json.loads(out.stdout.splitlines()[-1])
     assert final["filters"]["since"] == "2023-05-01"
     assert {p["outlet"] for p in final["passages"]} == {"Tech Review"}
-    assert final["answer"] == "Twitter now owns about 20,000 GPUs [1]."
+    assert final["stated"] == "Twitter now owns about 20,000 GPUs [1]."
     scripted.replies.append("Twitter bought about 10,000 GPUs [1].")
     text = runner.invoke(app, ["ask", "How many GPUs did Twitter buy?", "--outlet",
                                "Business Daily", "--until", "2023-04-30"])

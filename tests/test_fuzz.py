@@ -157,7 +157,7 @@ def test_telegram_html_is_always_valid_and_short_enough(answer_text: str, title:
     ev = Evidence(1, hit, (Sentence(0, len(quote or "x"), quote or "x", 1.0),),
                   Sentence(0, len(quote or "x"), quote or "x", 1.0), 0.5, 0.5)
     cite = Citation(1, "a", title, url, "2024-01-01", outlet, quote, 0, len(quote))
-    answer = Answer("q", "q", answer_text, "answered", (cite,), (ev,), (), answer_text, "m", {})
+    answer = Answer("q", "q", answer_text, "sure", (cite,), (ev,), (), answer_text, "m", {})
     blocks = [*tr.answer_blocks(answer), *tr.sources_blocks(answer), *tr.hits_blocks([hit])]
     draft = tr.draft_html([ev], answer_text)  # streamed as is, not packed
     assert validate_html(draft) is None and utf16_len(parse_html(draft)[0]) <= 4096

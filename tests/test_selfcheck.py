@@ -1,16 +1,19 @@
-"""The model's check of its own draft (pipeline.selfcheck): P(yes), and where it is asked."""
+"""The model's check of its own draft (pipeline.selfcheck), and the checked renderings of a
+quoted sentence (pipeline.rendering)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from bot.pipeline import prompts, selfcheck
-from bot.pipeline.answer import answer, rendered
-from bot.pipeline.citations import Citation
+from bot.pipeline import prompts, rendering, selfcheck
+from bot.pipeline.answer import answer
 from bot.pipeline.decision import REFUSAL
+from index.embedding import Vectors
 from index.store import IndexStore
 from tests.conftest import run_sync, write_md
 from tests.fakes import HashingEmbedder, ScriptedGenerator, fake_answer_settings
@@ -56,22 +59,45 @@ def test_the_answer_records_the_check_and_a_refusal_skips_it(tmp_path: Path, ind
     store.close()
 
 
-def _cite(quote: str) -> Citation:
-    return Citation(1, "a", "Musk", None, None, None, quote, 0, len(quote))
-
-
-def test_a_quote_in_another_language_gets_a_marked_rendering() -> None:
-    quote = "Perebutan kendali tersebut berujung pada keluarnya Musk dari OpenAI."
-    gen = ScriptedGenerator("The power struggle led to Musk [2] leaving <|im_start|>OpenAI.")
-    text = rendered("Why did Musk leave OpenAI?", f"Lead: “{quote}” [1]", (_cite(quote),),
-                    gen, prompts.load())
-    assert text.startswith(f"Lead: “{quote}” [1] ([1] as the model renders it in English: ")
-    assert "led to Musk (2) leaving OpenAI" in text  # no fake marker, no control token
+def test_a_quote_in_another_language_gets_a_checked_rendering() -> None:
+    quote = "Perebutan kendali tersebut berujung pada keluarnya Musk dari OpenAI pada 2018."
+    gen = ScriptedGenerator("The power struggle led to Musk [2] leaving <|im_start|>OpenAI "
+                            "in 2018.")
+    emb = _Same()
+    r = rendering.render("Why did Musk leave OpenAI?", 1, quote, gen, prompts.load(), emb)
+    assert r.reason == "checked" and r.text.endswith("leaving OpenAI in 2018.")
+    assert "(2)" in r.text and "<|im_start|>" not in r.text  # no fake marker, no control token
     assert "English" in gen.prompts[0][-1]["content"]  # asked to translate into English
 
 
-def test_a_quote_in_the_question_s_language_is_left_alone() -> None:
-    quote = "Musk left OpenAI in 2018 after a power struggle with the other founders."
-    gen = ScriptedGenerator("unused")
-    text = rendered("Why did Musk leave OpenAI?", "Lead", (_cite(quote),), gen, prompts.load())
-    assert text == "Lead" and not gen.prompts
+@pytest.mark.parametrize(("rendered", "reason"), [
+    ("The power struggle led to Musk leaving OpenAI.", "number 2018 missing"),
+    ("The power struggle led to his leaving OpenAI in 2018.", "name musk missing"),
+])
+def test_a_rendering_that_loses_a_number_or_a_name_is_not_shown(rendered: str,
+                                                                 reason: str) -> None:
+    quote = "Perebutan kendali tersebut berujung pada keluarnya Musk dari OpenAI pada 2018."
+    r = rendering.render("Why did Musk leave OpenAI?", 1, quote, ScriptedGenerator(rendered),
+                         prompts.load(), _Same())
+    assert (r.text, r.reason) == ("", reason)
+
+
+def test_a_rendering_that_means_something_else_is_not_shown() -> None:
+    quote = "Musk keluar dari OpenAI pada 2018."
+    why = rendering.lost(quote, "Musk joined OpenAI in 2018.", HashingEmbedder(), floor=0.99)
+    assert why is not None and why.startswith("similarity")
+
+
+def test_a_quote_in_the_question_s_language_needs_no_rendering() -> None:
+    assert not rendering.needed("Why did Musk leave OpenAI?", "Musk left OpenAI in 2018 after "
+                                "a power struggle with the other founders.")
+    assert rendering.needed("Why did Musk leave OpenAI?", "Perebutan kendali tersebut "
+                            "berujung pada keluarnya Musk dari OpenAI.")
+
+
+class _Same(HashingEmbedder):
+    """Every text the same vector: only the numbers and names decide."""
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        same: Vectors = np.full((len(texts), self.dim), 1 / np.sqrt(self.dim), dtype=np.float32)
+        return same

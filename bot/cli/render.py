@@ -114,22 +114,23 @@ def evidence_dict(e: Evidence) -> dict[str, Any]:
 def answer_dict(a: Answer) -> dict[str, Any]:
     """The whole answer for --json."""
     return {"question": a.question, "standalone_question": a.standalone_question,
-            "answer": a.text, "status": a.status,
+            "answer": a.text, "certainty": a.certainty, "stated": a.stated,
             "citations": [asdict(c) for c in a.citations],
+            "renderings": [asdict(r) for r in a.renderings],
             "passages": [evidence_dict(e) for e in a.evidence],
-            "checks": [asdict(v) for v in a.verdicts], "draft": a.draft,
-            "model_says_answered": a.found, "model": a.model,
+            "checks": [asdict(v) for v in a.verdicts], "draft": a.draft, "model": a.model,
             "confidence": a.confidence,
             "signals": {k: round(v, 4) if math.isfinite(v) else None
                         for k, v in a.signals.items()},
-            "second_question": a.second_question, "second_draft": a.second_draft,
             "timings": {k: round(v, 3) for k, v in a.timings.items()},
             "filters": filters_dict(a.filters)}
 
 
 def answer_text(a: Answer, width: int = 100) -> str:
-    """The checked answer, then its sources with the quoted sentence."""
-    lines = textwrap.wrap(a.text, width) or [a.text]
+    """The answer as its certainty words it, then its sources with the quoted sentence."""
+    lines: list[str] = []
+    for n, para in enumerate(p for p in a.text.split("\n\n") if p.strip()):
+        lines += ([""] if n else []) + (textwrap.wrap(para, width) or [para])
     if a.citations:
         lines += ["", "Sources:"]
         for c in a.citations:

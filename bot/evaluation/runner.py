@@ -99,12 +99,12 @@ def evaluate(qa: QASet, store: IndexStore, embedder: Embedder, generator: Genera
 
 def _score_answers(report: EvalReport, qa: QASet, answers: list[tuple[bool, Answer]]) -> None:
     golds = [i.answers for i in qa.items]
-    refused = [a.status in ("refused", "not_found") for _, a in answers]
+    refused = [a.certainty in ("unsure", "not_found") for _, a in answers]
     good = cited = cited_ok = 0
     for (answerable, a), gold in zip(answers, golds, strict=True):
         if not answerable:
             continue
-        good += contains_answer(a.text, gold)
+        good += contains_answer(a.stated, gold)
         passages = {e.n: e.hit.text for e in a.evidence}
         for c in a.citations:
             cited += 1

@@ -12,42 +12,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from bot.pipeline import crosslingual, lexical, picker, sampling, selfcheck, verdict, when
-from bot.pipeline.calibrator import Calibration
+from bot.pipeline import lexical, rendering, selfcheck, when, wording
+from bot.pipeline.calibrator import Certainty
 from bot.pipeline.citations import Citation, Verdict
-from bot.pipeline.decision import REFUSAL, Status, is_refusal, judge
-from bot.pipeline.evidence import Evidence, EvidenceSettings, pick
+from bot.pipeline.decision import REFUSAL, is_refusal, judge
+from bot.pipeline.evidence import Evidence, pick
 from bot.pipeline.llm import Generator, Messages, Scores
 from bot.pipeline.prompts import Prompts, passages
+from bot.pipeline.rendering import Rendering
+from bot.pipeline.settings import AnswerSettings
 from index.embedding import Embedder
 from index.filters import Filters
 from index.records import Hit
-from index.search import SearchSettings, search
+from index.search import search
 from index.store import IndexStore
 
-
-@dataclass(frozen=True)
-class AnswerSettings:
-    """Knobs of the pipeline (filled from bot.config.Settings)."""
-
-    retrieve_k: int = 8
-    evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
-    search: SearchSettings = field(default_factory=SearchSettings)
-    max_tokens: int = 200
-    timeout_s: float = 120.0
-    # Measured with multilingual-e5-small on real drafts (README): right claim-passage pairs
-    # score 0.82 or more (5th percentile), unrelated pairs about 0.73 (median).
-    min_similarity: float = 0.80
-    fallback_coverage: float = 0.6
-    strict_names: bool = False  # the question's names must be in the passage, across languages
-    verdict: bool = False  # ask the model first whether the passages answer (pipeline.verdict)
-    crosslingual: bool = False  # also ask in the articles' language (pipeline.crosslingual)
-    selfcheck: bool = True  # ask the model whether the passages say what it wrote
-    samples: int = 0  # first sentences sampled on the draft's prompt (pipeline.sampling)
-    render_quotes: bool = True  # a quote in another language gets the model's rendering
-    calibration: Calibration | None = None  # the fitted decision (None: the checks decide)
-    min_accuracy: float = 0.9  # how sure an answer or a quote must be to be shown
-    history_turns: int = 3
+__all__ = ["Answer", "AnswerSettings", "Events", "Turn", "answer", "messages_for", "retrieve"]
 
 
 @dataclass(frozen=True)
@@ -64,8 +44,8 @@ class Answer:
 
     question: str
     standalone_question: str
-    text: str
-    status: Status
+    text: str  # what the user reads, worded by its certainty
+    certainty: Certainty
     citations: tuple[Citation, ...]
     evidence: tuple[Evidence, ...]
     verdicts: tuple[Verdict, ...]
@@ -73,12 +53,11 @@ class Answer:
     model: str
     timings: dict[str, float]
     filters: Filters = field(default_factory=Filters)
-    found: bool | None = None  # the model's verdict: the passages answer (None: not asked)
     signals: dict[str, float] = field(default_factory=dict)  # what the decision read
-    second_question: str = ""  # the question in the articles' language, when asked there
-    second_draft: str = ""  # the model's answer to it
     token_scores: Scores = field(default_factory=list)  # the draft's token log-probabilities
-    confidence: float | None = None  # calibrated P(right) of what is shown
+    confidence: float | None = None  # calibrated P(the draft is right)
+    renderings: tuple[Rendering, ...] = ()  # the quoted sentence in the question's language
+    stated: str = ""  # the answer's own sentences within `text` ("" when none is shown)
 
 
 @dataclass
@@ -160,75 +139,33 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
         events.on_evidence(evidence)
     if not evidence:
         timings["total_s"] = time.perf_counter() - t0
-        return Answer(question, asked, REFUSAL, "not_found", (), (), (), "", generator.name,
-                      timings, filters)
+        return Answer(question, asked, wording.compose(asked, "not_found", "", ()), "not_found",
+                      (), (), (), "", generator.name, timings, filters)
     # After the evidence is shown: a model still loading gives its name once it is ready.
     if settings.calibration and not settings.calibration.fits(generator.name, embedder.name):
         settings = replace(settings, calibration=None)
-    found = None
-    if settings.verdict:
-        t2 = time.perf_counter()
-        found = verdict.ask(asked, evidence, generator, prompts, REFUSAL)
-        timings["verdict_s"] = time.perf_counter() - t2
     scores: Scores = []
     asking = messages_for(asked, evidence, prompts)
-    draft = "" if found is False else _generate(asking, generator, settings, events, timings,
-                                                scores)
+    draft = _generate(asking, generator, settings, events, timings, scores)
     checked = math.nan
     if settings.selfcheck and "cut_after_s" not in timings and not is_refusal(draft):
         t4 = time.perf_counter()
         checked = selfcheck.p_true(asking, draft, generator, prompts)
         timings["selfcheck_s"] = time.perf_counter() - t4
-    samples: list[str] = []
-    if settings.samples and "cut_after_s" not in timings and not is_refusal(draft):
-        t6 = time.perf_counter()
-        samples = sampling.drafts(asking, generator, settings.samples)
-        timings["samples_s"] = time.perf_counter() - t6
-    second_q = second = ""
-    if settings.crosslingual and crosslingual.needed(asked, evidence) and not is_refusal(draft):
-        t3 = time.perf_counter()
-        second_q = crosslingual.translate(asked, crosslingual.passage_language(evidence),
-                                          generator, prompts)
-        if second_q:  # the passages are cached from the draft: only the question is new
-            second = "".join(generator.stream(messages_for(second_q, evidence, prompts),
-                                              settings.max_tokens))
-        timings["second_draft_s"] = time.perf_counter() - t3
-
-    def pick() -> picker.Pick:
-        t7 = time.perf_counter()
-        chosen = picker.ask(asked, evidence, asking[0]["content"], generator, prompts)
-        timings["pick_s"] = time.perf_counter() - t7
-        return chosen
-
     judged = judge(asked, intent, evidence, draft, embedder, settings,
-                   cut="cut_after_s" in timings, found=found, scores=scores,
-                   second=second if second_q else None, self_yes=checked, samples=samples,
-                   pick=None if "cut_after_s" in timings else pick)
-    text = judged.text
-    if judged.status == "fallback" and settings.render_quotes:
+                   cut="cut_after_s" in timings, scores=scores, self_yes=checked)
+    shown: tuple[Rendering, ...] = ()
+    quoted = judged.citations[:1] if judged.certainty != "sure" else ()
+    if settings.render_quotes and quoted and rendering.needed(asked, quoted[0].quote):
         t5 = time.perf_counter()
-        text = rendered(asked, judged.text, judged.citations, generator, prompts)
+        shown = (rendering.render(asked, quoted[0].n, quoted[0].quote, generator, prompts,
+                                  embedder),)
         timings["rendering_s"] = time.perf_counter() - t5
+    text = wording.compose(asked, judged.certainty, judged.answer, judged.citations, shown)
     timings["total_s"] = time.perf_counter() - t0
-    return Answer(question, asked, text, judged.status, judged.citations,
-                  tuple(evidence), judged.verdicts, draft, generator.name, timings, filters,
-                  found, judged.signals, second_q, second, scores, judged.confidence)
-
-
-def rendered(asked: str, text: str, cites: Sequence[Citation], generator: Generator,
-             prompts: Prompts) -> str:
-    """A quote in another language than the question, followed by the model's rendering of it
-    into the question's language, marked as a rendering (the original stays what is cited)."""
-    language = lexical.language(asked)
-    out = text
-    for c in cites:
-        if lexical.family(lexical.language(c.quote)) == lexical.family(language):
-            continue
-        into = crosslingual.translate(c.quote, language, generator, prompts)
-        if into:
-            out += (f" ([{c.n}] as the model renders it in {lexical.language_name(language)}: "
-                    f"“{lexical.quoted(into)}”)")
-    return out
+    return Answer(question, asked, text, judged.certainty, judged.citations, tuple(evidence),
+                  judged.verdicts, draft, generator.name, timings, filters, judged.signals,
+                  scores, judged.confidence, shown, judged.answer)
 
 
 def _generate(messages: Messages, generator: Generator, settings: AnswerSettings,

@@ -1,10 +1,12 @@
-"""The fitted answer decision: signals -> the probability that the draft, or the quote, is right.
+"""The fitted certainty: signals -> the probability that the draft is right -> a band.
 
-`benchmarks/calibrate.py` fits two logistic regressions on the dev sets' records (one for
-"the draft holds the answer", one for "the quoted evidence sentence holds it") and exports
-them with the thresholds read off their risk-coverage curves to `calibration.json` beside
-this module. Here they are applied with numpy alone. Refit whenever the model, a prompt or
-the embedder changes (the file names what it was fitted for).
+`benchmarks/calibrate.py` fits a logistic regression on records of the training splits
+("the draft holds the gold answer") and exports it with the band boundaries read off held-out
+folds to `calibration.json` beside this module; here it is applied with numpy alone. The
+bands are what tanya says: `sure` (the answer, plainly), `likely` (the answer as a reading of
+the articles, its sentence under it), `unsure` (no answer, the closest passage). How right a
+`sure` answer must be is a setting (TANYA_ANSWER_MIN_ACCURACY); the `likely` boundary is the
+fit's. Refit whenever the model, a prompt or the embedder changes (the file names them).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ import numpy as np
 from bot.errors import TanyaBotError
 
 DEFAULT = Path(__file__).with_name("calibration.json")
-Decision = Literal["answer", "quote", "refuse"]
-ANY = "*"  # the thresholds for a kind of question not fitted apart: the strictest
+Certainty = Literal["sure", "likely", "unsure", "not_found"]
+ANY = "*"  # the boundary for a kind of question not fitted apart: the strictest
 
 
 @dataclass(frozen=True)
@@ -45,33 +47,43 @@ class Logistic:
         """Whether it reads a signal whose name starts with `prefix`."""
         return any(f.startswith(prefix) for f in self.features)
 
+    def to_json(self) -> dict[str, Any]:
+        """The model as exported."""
+        return {"features": list(self.features), "mean": self.mean.tolist(),
+                "scale": self.scale.tolist(), "coef": self.coef.tolist(),
+                "intercept": self.intercept}
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Logistic:
         """Read one exported model."""
-        return cls(tuple(data["features"]), np.array(data["mean"]), np.array(data["scale"]),
-                   np.array(data["coef"]), float(data["intercept"]))
+        return cls(tuple(data["features"]), np.array(data["mean"], dtype=np.float64),
+                   np.array(data["scale"], dtype=np.float64),
+                   np.array(data["coef"], dtype=np.float64), float(data["intercept"]))
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """Both models and, per wanted accuracy, the least probability that is shown."""
+    """The model and the band boundaries, per kind of question (see `kind`)."""
 
     answer: Logistic
-    quote: Logistic
-    # accuracy -> kind of question (see `kind`, "*": any) -> (answer, quote) thresholds
-    thresholds: dict[float, dict[str, tuple[float, float]]]
+    # accuracy wanted of `sure` -> kind -> least probability shown as sure
+    sure: dict[float, dict[str, float]]
+    likely: dict[str, float]  # kind -> least probability shown as likely
     fitted_for: dict[str, str]
 
-    def at(self, accuracy: float, kind: str = ANY) -> tuple[float, float]:
-        """The (answer, quote) thresholds of the highest fitted level not above `accuracy`, for
-        one kind of question (the strictest of all when that kind was not fitted)."""
-        levels = sorted(a for a in self.thresholds if a <= accuracy + 1e-9)
-        by_kind = self.thresholds[levels[-1] if levels else min(self.thresholds)]
-        return by_kind.get(kind) or by_kind[ANY]
+    def sure_at(self, accuracy: float, kind: str = ANY) -> float:
+        """The `sure` boundary of the highest fitted level not above `accuracy` (the lowest
+        level when all are above), for one kind of question."""
+        levels = sorted(a for a in self.sure if a <= accuracy + 1e-9)
+        by_kind = self.sure[levels[-1] if levels else min(self.sure)]
+        return by_kind.get(kind, by_kind[ANY])
 
-    def reads(self, prefix: str) -> bool:
-        """Whether either model reads a signal whose name starts with `prefix`."""
-        return self.answer.reads(prefix) or self.quote.reads(prefix)
+    def band(self, p: float, accuracy: float, kind: str = ANY) -> Certainty:
+        """What a draft of probability `p` is shown as."""
+        top = self.sure_at(accuracy, kind)
+        if p >= top:
+            return "sure"
+        return "likely" if p >= min(self.likely.get(kind, self.likely[ANY]), top) else "unsure"
 
     def fits(self, model: str, embedder: str) -> bool:
         """Whether the signals of this model and embedder are what the file was fitted on:
@@ -83,21 +95,9 @@ class Calibration:
             return False
         return self.fitted_for.get("embedder", embedder) == embedder
 
-    def answers(self, p_answer: float, accuracy: float, can_answer: bool,
-                kind: str = ANY) -> bool:
-        """Whether the draft is shown: it passed the checks and is likely enough right."""
-        return can_answer and p_answer >= self.at(accuracy, kind)[0]
-
-    def decide(self, p_answer: float, p_quote: float, accuracy: float,
-               can_answer: bool, kind: str = ANY) -> Decision:
-        """Answer when the draft is likely enough right, else quote, else refuse."""
-        if self.answers(p_answer, accuracy, can_answer, kind):
-            return "answer"
-        return "quote" if p_quote >= self.at(accuracy, kind)[1] else "refuse"
-
 
 def kind(signals: dict[str, float]) -> str:
-    """The kind of question, as the thresholds are fitted: one asking for a cause or a way
+    """The kind of question, as the boundaries are fitted: one asking for a cause or a way
     ("cause"), a factoid asked in another language than the articles ("across"), or in theirs
     ("same")."""
     if signals.get("q_cause") == 1.0:
@@ -105,15 +105,17 @@ def kind(signals: dict[str, float]) -> str:
     return "across" if signals.get("q_across") == 1.0 else "same"
 
 
-def _levels(raw: dict[str, Any]) -> dict[float, dict[str, tuple[float, float]]]:
-    """Thresholds as exported: per level, per kind (or one pair for every kind)."""
-    out: dict[float, dict[str, tuple[float, float]]] = {}
-    for level, value in raw.items():
-        pairs = value if isinstance(value, dict) else {ANY: value}
-        out[float(level)] = {k: (float(v[0]), float(v[1])) for k, v in pairs.items()}
-        if ANY not in out[float(level)]:
-            raise ValueError(f"level {level} has no '{ANY}' thresholds")
+def _by_kind(raw: Any, where: str) -> dict[str, float]:
+    out = {str(k): float(v) for k, v in dict(raw).items()}
+    if ANY not in out:
+        raise ValueError(f"{where} has no '{ANY}' boundary")
     return out
+
+
+def to_json(cal: Calibration) -> dict[str, Any]:
+    """A calibration as `load` reads it."""
+    return {"fitted_for": cal.fitted_for, "answer": cal.answer.to_json(),
+            "sure": {str(a): v for a, v in cal.sure.items()}, "likely": cal.likely}
 
 
 def load(path: Path = DEFAULT) -> Calibration | None:
@@ -122,8 +124,10 @@ def load(path: Path = DEFAULT) -> Calibration | None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Calibration(Logistic.from_json(data["answer"]), Logistic.from_json(data["quote"]),
-                           _levels(data["thresholds"]),
-                           dict(data.get("fitted_for", {})))
-    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        sure = {float(a): _by_kind(v, f"sure level {a}") for a, v in data["sure"].items()}
+        if not sure:
+            raise ValueError("no sure levels")
+        return Calibration(Logistic.from_json(data["answer"]), sure,
+                           _by_kind(data["likely"], "likely"), dict(data.get("fitted_for", {})))
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         raise TanyaBotError(f"calibration file {path} is not valid: {exc}") from exc

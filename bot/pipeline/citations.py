@@ -131,7 +131,7 @@ def _missing_name(claim: str, passage: str, asked: set[str], across: bool,
     for name in sorted(lexical.names(claim)):
         if name in low or (across and name in asked and name not in codes):
             continue
-        if across and name not in codes and _respelled(name, here):
+        if across and name not in codes and respelled(name, here):
             continue
         if _shortened(name, lexical.words(claim), here, shown):
             continue
@@ -152,7 +152,7 @@ def _shortened(name: str, said: list[str], here: set[str], shown: str) -> bool:
     return False
 
 
-def _respelled(name: str, words: set[str]) -> bool:
+def respelled(name: str, words: set[str]) -> bool:
     """A name written the other language's way: Russia/Rusia, Arctic/Arktik, Sukarno/Soekarno
     (compared in the spelling both languages share, lexical.spelling)."""
     mine = lexical.spelling(name)
@@ -205,11 +205,11 @@ def _said_of_other(claim: str, question: str, sentences: Sequence[Sentence],
 
 
 def check(draft: str, evidence: Sequence[Evidence], embedder: Embedder,
-          min_similarity: float = 0.1, question: str = "", excuse_asked: bool = True) -> Checked:
-    """Verify a draft answer sentence by sentence against the numbered evidence (excuse_asked:
-    across languages, names the question used need not occur in the passage)."""
+          min_similarity: float = 0.1, question: str = "") -> Checked:
+    """Verify a draft answer sentence by sentence against the numbered evidence (across
+    languages, names the question used need not occur in the passage)."""
     claims = split_claims(draft)
-    asked = lexical.names(question) if excuse_asked else set()
+    asked = lexical.names(question)
     if not claims or not evidence:
         return Checked("", (), tuple(Verdict(c, ids, (), "no passages") for c, ids in claims))
     by_n = {e.n: e for e in evidence}
@@ -264,10 +264,10 @@ def check(draft: str, evidence: Sequence[Evidence], embedder: Embedder,
     citations = tuple(_citation(by_n[n], [claims[r][0] for r in rows], embedder,
                                 sentence_vecs[rows_of[n]])
                       for n, rows in sorted(quotes.items()))
-    return Checked(" ".join(_tidy(t) for t in kept_text), citations, tuple(verdicts))
+    return Checked(" ".join(tidy(t) for t in kept_text), citations, tuple(verdicts))
 
 
-def _tidy(sentence: str) -> str:
+def tidy(sentence: str) -> str:
     """Put the markers before the final full stop: 'X happened [1].'"""
     m = re.match(r"^(.*?)([.!?])((?:\s\[\d+\])+)$", sentence)
     return f"{m.group(1)}{m.group(3)}{m.group(2)}" if m else sentence

@@ -68,11 +68,9 @@ class Generator(Protocol):
         ...
 
     def stream(self, messages: Messages, max_tokens: int, *,
-               scores: Scores | None = None, temperature: float = 0.0,
-               seed: int | None = None) -> Iterator[str]:
-        """Yield text pieces as the model produces them (greedy decoding, or sampled at
-        `temperature` from `seed`); when `scores` is given, append each generated token's
-        text and log-probability to it, if known."""
+               scores: Scores | None = None) -> Iterator[str]:
+        """Yield text pieces as the model produces them (greedy decoding); when `scores` is
+        given, append each generated token's text and log-probability to it, if known."""
         ...
 
 
@@ -101,16 +99,15 @@ class LlamaCppGenerator:
         return self._name
 
     def stream(self, messages: Messages, max_tokens: int, *,
-               scores: Scores | None = None, temperature: float = 0.0,
-               seed: int | None = None) -> Iterator[str]:
+               scores: Scores | None = None) -> Iterator[str]:
         """Stream a chat completion with the model's own chat template (and, when asked,
         each token's log-probability, read in process at no extra cost); a prompt that
         begins like the last one reuses its evaluated tokens."""
         with self._lock:
             recorder = None if scores is None else _LogProbs(self._llm, scores)
             chunks: Any = self._llm.create_chat_completion(
-                messages=cast(Any, messages), stream=True, temperature=temperature,
-                seed=seed, max_tokens=max_tokens, repeat_penalty=1.1,
+                messages=cast(Any, messages), stream=True, temperature=0.0,
+                max_tokens=max_tokens, repeat_penalty=1.1,
                 logits_processor=None if recorder is None else cast(Any, [recorder]))
             for chunk in chunks:
                 piece = chunk["choices"][0]["delta"].get("content")
@@ -187,16 +184,13 @@ class OpenAIServerGenerator:
         return f"{self._model} @ {self._url}"
 
     def stream(self, messages: Messages, max_tokens: int, *,
-               scores: Scores | None = None, temperature: float = 0.0,
-               seed: int | None = None) -> Iterator[str]:
+               scores: Scores | None = None) -> Iterator[str]:
         """POST /chat/completions with stream=true and yield the content deltas (SSE); with
         `scores`, the server is asked for each token's log-probability too."""
         import httpx
 
         body: dict[str, Any] = {"model": self._model, "messages": messages, "stream": True,
-                                "temperature": temperature, "max_tokens": max_tokens}
-        if seed is not None:
-            body["seed"] = seed
+                                "temperature": 0.0, "max_tokens": max_tokens}
         if scores is not None:
             body["logprobs"] = True
         for attempt in range(self._retries + 1):

@@ -32,8 +32,7 @@ class ServerPool:
         return self._pool.in_flight()
 
     def stream(self, messages: Messages, max_tokens: int, *,
-               scores: Scores | None = None, temperature: float = 0.0,
-               seed: int | None = None) -> Iterator[str]:
+               scores: Scores | None = None) -> Iterator[str]:
         """Stream from the least busy server; before any token, fail over to the next."""
         tried: set[int] = set()
         errors: list[str] = []
@@ -41,8 +40,7 @@ class ServerPool:
             tried.add(i)
             started = failed = False
             try:
-                for piece in self._pool.servers[i].stream(messages, max_tokens, scores=scores,
-                                                             temperature=temperature, seed=seed):
+                for piece in self._pool.servers[i].stream(messages, max_tokens, scores=scores):
                     started = True
                     yield piece
                 return

@@ -14,9 +14,7 @@ from bot.pipeline.evidence import Evidence
 REQUIRED: dict[str, set[str]] = {
     "answer_system": {"refusal"},
     "answer_user": {"passages", "question", "language"},
-    "answer_verdict": {"passages", "question"},
     "answer_check": set(),
-    "quote_pick": {"sentences", "none", "question"},
     "rewrite": {"history", "question"},
     "translate": {"language", "text"},
 }
@@ -28,9 +26,7 @@ class Prompts:
 
     answer_system: Template
     answer_user: Template
-    answer_verdict: Template
     answer_check: Template
-    quote_pick: Template
     rewrite: Template
     translate: Template
 

@@ -11,13 +11,15 @@ gives no log-probabilities.
 from __future__ import annotations
 
 import math
+import re
 from itertools import islice
 
-from bot.pipeline import verdict
 from bot.pipeline.llm import Generator, Messages, Scores
 from bot.pipeline.prompts import Prompts
 
 REPLY_TOKENS = 2
+_YES = re.compile(r"^\W*(yes|ya)\b", re.IGNORECASE)
+_NO = re.compile(r"^\W*(no|tidak)\b", re.IGNORECASE)
 
 
 def messages(asked: Messages, draft: str, prompts: Prompts) -> Messages:
@@ -31,7 +33,7 @@ def p_true(asked: Messages, draft: str, generator: Generator, prompts: Prompts) 
     scores: Scores = []
     reply = "".join(islice(generator.stream(messages(asked, draft, prompts), REPLY_TOKENS,
                                             scores=scores), REPLY_TOKENS))
-    said = verdict.read(reply)
+    said = True if _YES.match(reply) else False if _NO.match(reply) else None
     first = next((lp for text, lp in scores if any(c.isalnum() for c in text)), None)
     if said is None or first is None:
         return math.nan

@@ -3,7 +3,7 @@
 Every answer records these (`ask --json`, `benchmarks.answer --records`); the calibrator
 (bot.pipeline.calibrator) turns them into the probability that the draft, or the quoted
 evidence sentence, is right. A signal that could not be measured (a server without
-log-probabilities, no second draft) is NaN, and the calibrator treats it as unknown.
+log-probabilities) is NaN, and the calibrator treats it as unknown.
 """
 
 from __future__ import annotations
@@ -12,13 +12,10 @@ import math
 import re
 from collections.abc import Sequence
 
-import numpy as np
-
-from bot.pipeline import lexical
+from bot.pipeline import citations, lexical
 from bot.pipeline.citations import Verdict
-from bot.pipeline.evidence import Evidence, Sentence
+from bot.pipeline.evidence import Evidence
 from bot.pipeline.llm import Scores
-from index.embedding import Embedder
 
 NAN = float("nan")
 # A token of a fact: a digit, or a capitalised word after the draft's first word.
@@ -65,8 +62,8 @@ def evidence_signals(question: str, evidence: Sequence[Evidence]) -> dict[str, f
         "ev_sim": first.similarity, "ev_cov": first.coverage,
         "ev_margin": sims[0] - sims[1] if len(sims) > 1 else NAN,
         "ev_max_sim": max(sims), "ev_count": float(len(evidence)),
-        "ev_dense_top": float(first.hit.dense_rank == 0),
-        "ev_bm25_top": float(first.hit.bm25_rank == 0),
+        "ev_dense_top": float(first.hit.dense_rank == 1),  # search ranks start at 1
+        "ev_bm25_top": float(first.hit.bm25_rank == 1),
         "ev_kind": NAN if kind is None else float(lexical.has_kind(first.text, kind)),
     }
 
@@ -84,24 +81,6 @@ def question_signals(question: str, evidence: Sequence[Evidence]) -> dict[str, f
     return {"q_cause": float(bool(_CAUSE.match(question))), "q_across": float(across)}
 
 
-QUOTE_PREFIX = "qt_"  # the names of quote_signals
-
-
-def quote_signals(question: str, evidence: Sequence[Evidence], passage: Evidence,
-                  sentence: Sentence) -> dict[str, float]:
-    """The sentence a quote would show: its similarity to the question (as evidence picking
-    scored it), the share of the question's terms it holds, whether it holds the number or
-    date asked for, whether it is the first passage's best sentence, and its length."""
-    kind = lexical.answer_kind(question)
-    return {
-        "qt_sim": float(sentence.score),
-        "qt_cov": lexical.coverage(lexical.terms(question), sentence.text),
-        "qt_kind": float(lexical.has_kind(sentence.text, kind)) if kind else NAN,
-        "qt_best": float(passage is evidence[0] and sentence == passage.best),
-        "qt_words": float(len(lexical.words(sentence.text))),
-    }
-
-
 def check_signals(question: str, draft: str, text: str,
                   verdicts: Sequence[Verdict]) -> dict[str, float]:
     """Today's citation checks, as numbers: claims kept, the answer gives what was asked."""
@@ -114,19 +93,21 @@ def check_signals(question: str, draft: str, text: str,
     }
 
 
-def agreement(first: str, second: str | None, embedder: Embedder) -> dict[str, float]:
-    """Whether a second draft (the question asked in the articles' language) agrees with the
-    first: the multilingual embedder's similarity, and the share of numbers both give."""
-    if second is None:
-        return {"xl_sim": NAN, "xl_numbers": NAN, "xl_refused": NAN}
-    a, b = (lexical.MARKERS.sub(" ", t).strip() for t in (first, second))
-    if not a or not b:
-        return {"xl_sim": 0.0, "xl_numbers": NAN, "xl_refused": float(not b)}
-    vecs = embedder.embed_passages([a, b])
-    na, nb = lexical.numbers(a), lexical.numbers(b)
-    return {"xl_sim": float(np.dot(vecs[0], vecs[1])),
-            "xl_numbers": len(na & nb) / len(na | nb) if na | nb else NAN,
-            "xl_refused": 0.0}
+def draft_signals(question: str, draft: str,
+                  evidence: Sequence[Evidence]) -> dict[str, float]:
+    """How much of the draft's own facts the passages hold: the share of its numbers found in
+    them, and of its names found there or in the question (a name may be respelled the other
+    language's way). NaN when the draft has none."""
+    bare = lexical.MARKERS.sub(" ", draft)
+    shown = " ".join(f"{e.hit.title} {e.text}" for e in evidence)
+    numbers = lexical.numbers(bare)
+    names = lexical.names(bare)
+    known = set(lexical.words(f"{shown} {question}"))
+    return {
+        "dr_numbers": (len(numbers & lexical.numbers(shown)) / len(numbers)) if numbers else NAN,
+        "dr_names": (sum(n in known or citations.respelled(n, known) for n in names)
+                     / len(names)) if names else NAN,
+    }
 
 
 def _mean(values: list[float]) -> float:

@@ -48,11 +48,14 @@ def draft_html(evidence: Sequence[Evidence], draft: str) -> str:
 
 
 def answer_blocks(answer: Answer) -> list[str]:
-    """The checked answer, then a compact source list; each block is balanced HTML. A
-    refusal after evidence was found keeps that evidence on top (the passage it speaks of)."""
-    blocks = [esc(p) for p in _paragraphs(answer.text)]
-    if answer.status == "refused" and answer.evidence:
-        blocks.insert(0, evidence_html(answer.evidence))
+    """The answer as its certainty words it, then a compact source list; each block is
+    balanced HTML. A `likely` or `unsure` answer's quoted sentence is set apart as a quote."""
+    paras = _paragraphs(answer.text)
+    blocks = [esc(paras[0])]
+    if len(paras) > 1:
+        quoted = "<blockquote>{}</blockquote>" if answer.certainty in ("likely", "unsure") \
+            else "{}"
+        blocks += [quoted.format(esc(p)) for p in paras[1:]]
     if answer.citations:
         lines = ["<b>Sources</b>"]
         for c in answer.citations:
