@@ -1,15 +1,16 @@
 """Fit the answerability signal (bot/pipeline/answerability.py) on the training splits.
 
-Pairs from ../shared/datasets/train, passages sampled by a fixed stride: for an answerable
+Pairs from ../shared/datasets/train, passages taken by a fixed stride: for an answerable
 question, the sentence holding its gold answer (positive) and the two sentences of its
 passage closest to it that do not (negatives); for a near-miss unanswerable question
 (IDK-MRC), the two sentences closest to it (negatives); the English fit questions
-(benchmarks/fit_en) add the same pairs in English. A logistic regression on the pair
-features is cross-validated with whole passages held out, then measured on the test-side
-sets (every pair of ../shared/datasets, never fitted on) alone and against the plain cosine,
-and exported. Run:
+(benchmarks/fit_en) add the same pairs in English. Each model is cross-validated with whole
+passages held out, then measured on the test-side sets (the pairs of ../shared/datasets and
+of the English dev set, never fitted on), against the plain cosine. The vectors are embedded
+once and kept in --cache. Run:
 
-    .venv/bin/python -m benchmarks.answerability [--passages N] [--export]
+    .venv/bin/python -m benchmarks.answerability [--passages N] [--cache FILE.npz]
+        [--export {logistic,mlp}]
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,12 +31,14 @@ from index.embedding import Embedder
 from index.embedding.bundled import BundledE5Embedder
 
 HARD = 2  # negatives per question: its closest sentences that do not hold the answer
+HERE = Path(__file__).resolve().parent
 
 
 def pairs(qa: QASet, items: Sequence[QAItem], emb: Embedder
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features, labels and passage ids of each question's pairs."""
-    x: list[np.ndarray] = []
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Query vectors, sentence vectors, labels and passage ids of each question's pairs."""
+    qs: list[np.ndarray] = []
+    ss: list[np.ndarray] = []
     y: list[int] = []
     groups: list[str] = []
     by_passage: dict[str, tuple[list[str], np.ndarray]] = {}
@@ -42,9 +46,9 @@ def pairs(qa: QASet, items: Sequence[QAItem], emb: Embedder
         if item.passage_id not in by_passage:
             text = qa.passages[item.passage_id]
             sents = [text[a:b] for a, b in lexical.sentences(text, "id")]
-            by_passage[item.passage_id] = (sents, emb.embed_passages(sents).astype(np.float64))
+            by_passage[item.passage_id] = (sents, emb.embed_passages(sents))
         sents, vecs = by_passage[item.passage_id]
-        q = emb.embed_query(item.question)[0].astype(np.float64)
+        q = emb.embed_query(item.question)[0]
         golds = [g.lower() for g in item.answers if g.strip()]
         holds = np.array([item.answerable and any(g in s.lower() for g in golds)
                           for s in sents])
@@ -52,10 +56,11 @@ def pairs(qa: QASet, items: Sequence[QAItem], emb: Embedder
             continue  # the answer spans two sentences: no clean positive
         order = np.argsort(-(vecs @ q))
         chosen = [i for i in order if holds[i]][:1] + [i for i in order if not holds[i]][:HARD]
-        x.append(answerability.features(q, vecs[chosen]))
+        qs += [q] * len(chosen)
+        ss.append(vecs[chosen])
         y += [int(holds[i]) for i in chosen]
-        groups += [item.passage_id] * len(chosen)
-    return np.vstack(x), np.array(y), np.array(groups)
+        groups += [f"{qa.name}:{item.passage_id}"] * len(chosen)
+    return np.vstack(qs), np.vstack(ss), np.array(y), np.array(groups)
 
 
 def strided(qa: QASet, passages: int) -> list[QAItem]:
@@ -63,6 +68,48 @@ def strided(qa: QASet, passages: int) -> list[QAItem]:
     ids = sorted({i.passage_id for i in qa.items})
     keep = set(ids[:: max(1, len(ids) // passages)][:passages])
     return [i for i in qa.items if i.passage_id in keep]
+
+
+def collect(passages: int, emb: Embedder) -> dict[str, np.ndarray]:
+    """Every pair, training and test, with the part it belongs to."""
+    parts: list[tuple[str, tuple[np.ndarray, ...]]] = []
+    for name in ("idk-mrc", "tydiqa-id", "facqa"):
+        qa = load(TRAIN / name)
+        parts.append(("train", pairs(qa, strided(qa, passages), emb)))
+    rows = [json.loads(line) for line in
+            (HERE / "fit_en" / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    for name in ("facqa", "idk-mrc"):
+        qa = load(TRAIN / name)
+        items = [QAItem(r["id"], r["question"], (*r["answers"], *r["answers_en"]),
+                        r["passage_id"], r["answerable"]) for r in rows
+                 if r["set"] == name and r["passage_id"] in qa.passages]
+        parts.append(("train", pairs(qa, items, emb)))
+    for name in ("facqa", "idk-mrc", "tydiqa-id"):
+        for label, qa in ((f"test {name}", load(DATASETS / name)),
+                          (f"test {name}-en", english(name))):
+            parts.append((label, pairs(qa, qa.items, emb)))
+    return {"q": np.vstack([p[0] for _, p in parts]), "s": np.vstack([p[1] for _, p in parts]),
+            "y": np.concatenate([p[2] for _, p in parts]),
+            "group": np.concatenate([p[3] for _, p in parts]),
+            "part": np.concatenate([[label] * len(p[2]) for label, p in parts])}
+
+
+def make(kind: str) -> Any:
+    """An unfitted model of one kind."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neural_network import MLPClassifier
+
+    if kind == "logistic":
+        return LogisticRegression(C=0.05, max_iter=4000)
+    return MLPClassifier((32,), alpha=1e-2, max_iter=300, early_stopping=True, random_state=0)
+
+
+def layers(model: Any) -> list[tuple[list[list[float]], list[float]]]:
+    """A fitted model's layers as answerability.json holds them."""
+    if hasattr(model, "coefs_"):
+        return [(w.round(6).tolist(), b.round(6).tolist())
+                for w, b in zip(model.coefs_, model.intercepts_, strict=True)]
+    return [(model.coef_.T.round(6).tolist(), model.intercept_.round(6).tolist())]
 
 
 def auc(p: np.ndarray, y: np.ndarray) -> float:
@@ -75,46 +122,44 @@ def auc(p: np.ndarray, y: np.ndarray) -> float:
 def main() -> None:
     """Command line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--passages", type=int, default=500, help="per training set")
-    ap.add_argument("--export", action="store_true")
+    ap.add_argument("--passages", type=int, default=300, help="per training set")
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/answerability-pairs.npz"))
+    ap.add_argument("--export", choices=("logistic", "mlp"))
     args = ap.parse_args()
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
 
     emb = BundledE5Embedder()
-    parts = []
-    for name in ("idk-mrc", "tydiqa-id", "facqa"):
-        qa = load(TRAIN / name)
-        parts.append(pairs(qa, strided(qa, args.passages), emb))
-    fit_en = [json.loads(line) for line in
-              (Path(__file__).parent / "fit_en" / "questions.jsonl").read_text().splitlines()]
-    for name in ("facqa", "idk-mrc"):
-        qa = load(TRAIN / name)
-        items = [QAItem(r["id"], r["question"], tuple(r["answers"]) + tuple(r["answers_en"]),
-                        r["passage_id"], r["answerable"]) for r in fit_en if r["set"] == name
-                 and r["passage_id"] in qa.passages]
-        parts.append(pairs(qa, items, emb))
-    x = np.vstack([p[0] for p in parts])
-    y = np.concatenate([p[1] for p in parts])
-    g = np.concatenate([p[2] for p in parts])
-    held = np.zeros(len(y))
-    for tr, te in GroupKFold(5).split(x, y, g):
-        held[te] = LogisticRegression(C=0.05, max_iter=4000).fit(x[tr], y[tr]) \
-            .predict_proba(x[te])[:, 1]
-    model = LogisticRegression(C=0.05, max_iter=4000).fit(x, y)
-    print(f"train: {len(y)} pairs ({int(y.sum())} positive); held-out passages: AUC "
-          f"{auc(held, y):.3f} (cosine alone {auc(x[:, -1], y):.3f})")
-    for name in ("facqa", "idk-mrc", "tydiqa-id"):
-        for label, qa in ((name, load(DATASETS / name)), (f"{name}-en", english(name))):
-            xt, yt, _ = pairs(qa, qa.items, emb)
-            print(f"test {label}: {len(yt)} pairs, AUC {auc(model.predict_proba(xt)[:, 1], yt):.3f}"
-                  f" (cosine alone {auc(xt[:, -1], yt):.3f})")
+    if args.cache.is_file():
+        data = dict(np.load(args.cache))
+    else:
+        data = collect(args.passages, emb)
+        np.savez_compressed(args.cache, **data)
+    x = np.vstack([answerability.features(q, s[None, :]) for q, s in
+                   zip(data["q"].astype(np.float64), data["s"].astype(np.float64), strict=True)])
+    y, part = data["y"], data["part"]
+    train = part == "train"
+    print(f"train: {int(train.sum())} pairs ({int(y[train].sum())} positive)")
+    fitted = {}
+    for kind in ("logistic", "mlp"):
+        held = np.zeros(int(train.sum()))
+        for tr, te in GroupKFold(5).split(x[train], y[train], data["group"][train]):
+            held[te] = make(kind).fit(x[train][tr], y[train][tr]).predict_proba(
+                x[train][te])[:, 1]
+        fitted[kind] = make(kind).fit(x[train], y[train])
+        line = [f"{kind}: held-out passages AUC {auc(held, y[train]):.3f} "
+                f"(cosine {auc(x[train][:, -1], y[train]):.3f})"]
+        for label in sorted(set(part) - {"train"}):
+            inside = part == label
+            p = fitted[kind].predict_proba(x[inside])[:, 1]
+            line.append(f"{label} {auc(p, y[inside]):.3f} (cosine "
+                        f"{auc(x[inside][:, -1], y[inside]):.3f}, {int(inside.sum())} pairs)")
+        print("\n  ".join(line))
     if args.export:
         answerability.DEFAULT.write_text(json.dumps(
-            {"embedder": emb.name, "weights": model.coef_[0].round(6).tolist(),
-             "bias": round(float(model.intercept_[0]), 6),
-             "fitted_on": f"{len(y)} pairs of the training splits (benchmarks.answerability)"})
-            + "\n", encoding="utf-8")
+            {"embedder": emb.name, "layers": layers(fitted[args.export]),
+             "fitted_on": f"{int(train.sum())} pairs of the training splits "
+                          f"(benchmarks.answerability, {args.export})"}) + "\n",
+            encoding="utf-8")
 
 
 if __name__ == "__main__":

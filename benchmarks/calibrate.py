@@ -25,6 +25,7 @@ import argparse
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ from index.embedding.bundled import BundledE5Embedder
 
 FEATURES = ("lp_mean", "lp_min", "lp_facts_mean", "lp_facts_min", "ev_sim", "ev_cov",
             "ev_margin", "ev_max_sim", "ev_count", "ev_dense_top", "ev_bm25_top", "ev_kind",
-            "chk_claims", "chk_kept", "chk_gives", "chk_words", "dr_numbers", "dr_names",
+            "chk_claims", "chk_kept", "chk_gives", "chk_words", "dr_numbers", "dr_names", "dr_sim",
             "self_yes", "q_cause", "q_across", "ans_best", "ans_max")
 LEVELS = (0.85, 0.9, 0.95, 0.97)
 LIKELY = 0.8  # a `likely` band fitted this right keeps its 0.75 promise with a margin
@@ -72,9 +73,10 @@ def fit(x: np.ndarray, y: np.ndarray, features: Sequence[str]) -> Logistic:
     """A regularised logistic regression, exported as calibrator.Logistic (NaN = the mean)."""
     from sklearn.linear_model import LogisticRegression
 
-    mean = np.nanmean(np.where(np.isfinite(x), x, np.nan), axis=0)
-    mean = np.where(np.isfinite(mean), mean, 0.0)
-    scale = np.nanstd(x, axis=0)
+    known = np.isfinite(x)
+    count = np.maximum(known.sum(axis=0), 1)
+    mean = np.where(known, x, 0.0).sum(axis=0) / count
+    scale = np.sqrt(np.where(known, (x - mean) ** 2, 0.0).sum(axis=0) / count)
     scale = np.where(np.isfinite(scale) & (scale > 1e-9), scale, 1.0)
     z = np.where(np.isfinite(x), (x - mean) / scale, 0.0)
     model = LogisticRegression(C=0.3, max_iter=4000).fit(z, y)
@@ -133,20 +135,31 @@ def kinds_of(records: Sequence[Record]) -> np.ndarray:
     return np.array([calibrator.kind(r.answer.signals) for r in records])
 
 
-def report(records: Sequence[Record], cal: Calibration, accuracy: float) -> dict[str, Any]:
-    """Per judged group: the bands (benchmarks.answer.bands), each band's accuracy among shown
-    answers, and its calibration error (mean probability minus accuracy)."""
-    settings = AnswerSettings(calibration=cal, sure_accuracy=accuracy)
+def banded(records: Sequence[Record], p: np.ndarray, cal: Calibration,
+           accuracy: float) -> list[Record]:
+    """The records as shown with probabilities `p` (held out, or from the final model)."""
+    out = []
+    for r, pi in zip(records, p, strict=True):
+        kind = calibrator.kind(r.answer.signals)
+        band = cal.band(float(pi), accuracy, kind)
+        stated = "" if band == "unsure" else lexical.MARKERS.sub(" ", r.answer.draft)
+        out.append(replace(r, answer=replace(r.answer, certainty=band, stated=stated,
+                                             confidence=float(pi))))
+    return out
+
+
+def report(records: Sequence[Record]) -> dict[str, Any]:
+    """Per group: the bands (benchmarks.answer.bands), each band's accuracy among the shown
+    answers (answerable and not), and its calibration error (mean probability - accuracy)."""
     out: dict[str, Any] = {}
-    emb = BundledE5Embedder()
-    again = rejudge(records, emb, settings)
-    for g in sorted({r.asked.group for r in again}):
-        mine = [r for r in again if r.asked.group == g]
+    for g in sorted({r.asked.group for r in records}):
+        mine = [r for r in records if r.asked.group == g]
         row = bands(mine)
         for band in ("sure", "likely"):
             inside = [r for r in mine if r.answer.certainty == band]
             right = [r.right for r in inside]
             ps = [r.answer.confidence or 0.0 for r in inside]
+            row[f"{band}_n"] = len(inside)
             row[f"{band}_accuracy"] = float(np.mean(right)) if inside else None
             row[f"{band}_error"] = float(np.mean(ps) - np.mean(right)) if inside else None
         out[g] = row
@@ -160,14 +173,21 @@ def main() -> None:
     ap.add_argument("--judge", type=Path, nargs="*", default=[], help="judged groups' records")
     ap.add_argument("--export", type=Path, nargs="?", const=calibrator.DEFAULT)
     ap.add_argument("--without", nargs="*", default=[], help="fit as if never measured")
+    ap.add_argument("--levels", type=float, nargs="*", default=[0.95],
+                    help="values of TANYA_ANSWER_MIN_ACCURACY to report")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     emb = BundledE5Embedder()
     plain = AnswerSettings()
     every = rejudge(load_records([*args.records, *args.judge]), emb, plain)
-    every = [r for r in every if r.answer.evidence and r.answer.certainty != "not_found"]
-    fitted = [r for r in every if r.asked.group in FITTED]
-    judged = [r for r in every if r.asked.group not in FITTED]
+    # A draft that could be shown: evidence found, the model answered, not cut off. The rest
+    # are unsure or not found whatever the fit says, and are not fitted on.
+    drafted = [r for r in every if r.answer.evidence and "cut_after_s" not in r.answer.timings
+               and not is_refusal(r.answer.draft)]
+    kept = {id(r) for r in drafted}
+    rest = [r for r in every if id(r) not in kept]
+    fitted = [r for r in drafted if r.asked.group in FITTED]
+    judged = [r for r in drafted if r.asked.group not in FITTED]
     features = [f for f in FEATURES if f not in args.without]
     y = np.array([label(r) for r in fitted])
     p = held_out(fitted, y, features)
@@ -177,9 +197,12 @@ def main() -> None:
     cal = Calibration(model, sure, likely, {"model": settings.model,
                                             "embedder": emb.name})
     result: dict[str, Any] = {"fit_records": len(fitted), "right_drafts": int(y.sum()),
-              "sure": sure, "likely": likely,
-              "judged": report(judged, cal, settings.answer_min_accuracy) if judged else {},
-              "fit_held_out": report(fitted, cal, settings.answer_min_accuracy)}
+                              "sure": sure, "likely": likely, "levels": {}}
+    for level in args.levels:
+        shown = [*banded(fitted, p, cal, level), *rest]
+        if judged:
+            shown += banded(judged, probabilities(model, judged), cal, level)
+        result["levels"][level] = report(shown)
     if args.export:
         args.export.write_text(json.dumps(calibrator.to_json(cal), indent=1) + "\n",
                                encoding="utf-8")
@@ -188,12 +211,19 @@ def main() -> None:
         return
     print(f"fitted on {len(fitted)} records ({int(y.sum())} right drafts); "
           f"sure {sure}; likely {likely}")
-    for name in ("judged", "fit_held_out"):
-        if result[name]:
-            print(f"\n{name}:\n" + table(result[name]))
-            for g, row in result[name].items():
-                print(f"  {g}: sure acc {row['sure_accuracy']} err {row['sure_error']}; "
-                      f"likely acc {row['likely_accuracy']} err {row['likely_error']}")
+    for level, rows in result["levels"].items():
+        print(f"\nTANYA_ANSWER_MIN_ACCURACY={level} (fit groups: held-out sources):\n"
+              + table(rows))
+        print("| group | sure: n, accuracy, calibration error | likely: n, accuracy, error |\n"
+              "|---|---|---|")
+        for g, row in rows.items():
+            print(f"| {g} | {row['sure_n']}, {_f(row['sure_accuracy'])}, "
+                  f"{_f(row['sure_error'])} | {row['likely_n']}, "
+                  f"{_f(row['likely_accuracy'])}, {_f(row['likely_error'])} |")
+
+
+def _f(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 if __name__ == "__main__":

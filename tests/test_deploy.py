@@ -427,6 +427,21 @@ def test_prompts_are_copied_where_tanya_looks(final: Stage) -> None:
     assert field_name("TANYA_PROMPTS_DIR") in Settings.model_fields
 
 
+def test_the_fitted_models_ship_in_a_non_editable_install() -> None:
+    """The image installs tanya non-editable: a data file beside a module reaches
+    site-packages only when pyproject declares it (the shipped calibration went missing
+    there once, silently, since a missing file means no calibration)."""
+    import tomllib
+
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))[
+        "tool"]["setuptools"]["package-data"]
+    data = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "bot").rglob("*.json"))
+    assert data, "no fitted model files found"
+    for path in data:
+        package, _, inside = path.partition("/")
+        assert any(fnmatch.fnmatch(inside, g) for g in declared.get(package, [])), path
+
+
 def test_copy_sources_exist_and_reach_the_build_context(stages: list[Stage]) -> None:
     stage_names = {s.name for s in stages if s.name}
     copied = 0

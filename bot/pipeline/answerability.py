@@ -1,8 +1,9 @@
 """Whether an evidence sentence answers the question, learned from e5 vectors alone.
 
-A logistic regression over the question's query vector q and a sentence's passage vector s:
-their element-wise product, their absolute difference and their cosine (the interactions a
-cross-encoder would see, at the cost of a dot product). Fitted by benchmarks/answerability.py
+A small network over the question's query vector q and a sentence's passage vector s: their
+element-wise product, their absolute difference and their cosine (the interactions a
+cross-encoder would see, at the cost of a dot product), through dense layers (ReLU between,
+a sigmoid at the end; one layer is a logistic regression). Fitted by benchmarks/answerability.py
 on the training splits (the sentence holding the answer against its passage's other
 sentences, and the closest sentences of near-miss unanswerable questions), exported to
 answerability.json beside this module, applied here with numpy. Its probabilities are
@@ -14,15 +15,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import numpy as np
-
-from bot.pipeline.evidence import Evidence
-from index.embedding import Embedder
 
 DEFAULT = Path(__file__).with_name("answerability.json")
 
@@ -35,16 +32,19 @@ def features(q: np.ndarray, s: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Model:
-    """The exported regression and the embedder whose vectors it reads."""
+    """The exported layers (weights, bias) and the embedder whose vectors they read."""
 
-    weights: np.ndarray
-    bias: float
+    layers: tuple[tuple[np.ndarray, np.ndarray], ...]
     embedder: str
 
     def probability(self, q: np.ndarray, s: np.ndarray) -> np.ndarray:
         """P(the sentence answers the question) for each row of s."""
-        z = features(q, s) @ self.weights + self.bias
-        return np.asarray(1.0 / (1.0 + np.exp(-z)))
+        h = features(q, s)
+        for i, (w, b) in enumerate(self.layers):
+            h = h @ w + b
+            if i < len(self.layers) - 1:
+                h = np.maximum(h, 0.0)
+        return np.asarray(1.0 / (1.0 + np.exp(-h[:, 0])))
 
 
 @cache
@@ -53,17 +53,18 @@ def load(path: Path = DEFAULT) -> Model | None:
     if not path.is_file():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
-    return Model(np.array(data["weights"], dtype=np.float64), float(data["bias"]),
-                 str(data["embedder"]))
+    layers = tuple((np.array(w, dtype=np.float64), np.array(b, dtype=np.float64))
+                   for w, b in data["layers"])
+    return Model(layers, str(data["embedder"]))
 
 
-def signals(question: str, evidence: Sequence[Evidence], embedder: Embedder,
+def signals(question: np.ndarray, best: np.ndarray, sentences: np.ndarray, embedder: str,
             model: Model | None = None) -> dict[str, float]:
-    """`ans_best` and `ans_max` for a question's evidence (NaN: no model for this embedder)."""
+    """`ans_best` (the first passage's best sentence) and `ans_max` (the highest over the
+    evidence's sentences), from the question's query vector and the sentences' passage
+    vectors (NaN: no model for this embedder)."""
     model = model or load()
-    if model is None or model.embedder != embedder.name or not evidence:
+    if model is None or model.embedder != embedder:
         return {"ans_best": math.nan, "ans_max": math.nan}
-    q = embedder.embed_query(question)[0].astype(np.float64)
-    texts = [evidence[0].best.text, *(s.text for e in evidence for s in e.sentences)]
-    p = model.probability(q, embedder.embed_passages(texts).astype(np.float64))
+    p = model.probability(question, np.vstack([best, sentences]))
     return {"ans_best": float(p[0]), "ans_max": float(p.max())}

@@ -55,7 +55,7 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
                 **signals.question_signals(asked, evidence),
                 **signals.check_signals(asked, draft, checked.text, checked.verdicts),
                 **signals.draft_signals(asked, draft, evidence),
-                **answerability.signals(asked, evidence, embedder),
+                **_vector_signals(asked, draft, evidence, embedder),
                 "draft_refused": float(refused), "self_yes": self_yes}
     cal = settings.calibration
     confidence: float | None = None
@@ -76,6 +76,20 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
                    else as_cited(draft, evidence, embedder))
     text, cites = _dated(asked, intent, evidence, text, cites)
     return Judged(text, certainty, cites, checked.verdicts, measured, confidence)
+
+
+def _vector_signals(asked: str, draft: str, evidence: Sequence[Evidence],
+                    embedder: Embedder) -> dict[str, float]:
+    """The signals read off e5 vectors, embedded once: the learned answerability of the
+    evidence sentences, and how close the draft is to the nearest of them (dr_sim)."""
+    sentences = [s.text for e in evidence for s in e.sentences]
+    bare = lexical.MARKERS.sub(" ", draft).strip()
+    vecs = embedder.embed_passages([evidence[0].best.text, *sentences, bare or "-"])
+    vecs = vecs.astype(np.float64)
+    query = embedder.embed_query(asked)[0].astype(np.float64)
+    sims = vecs[1:-1] @ vecs[-1]
+    return {**answerability.signals(query, vecs[0], vecs[1:-1], embedder.name),
+            "dr_sim": float(sims.max()) if bare else math.nan}
 
 
 def as_cited(draft: str, evidence: Sequence[Evidence],
