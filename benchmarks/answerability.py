@@ -1,16 +1,20 @@
-"""Fit the answerability signal (bot/pipeline/answerability.py) on the training splits.
+"""A learned answerability signal from e5 vectors, measured on the training splits (#32).
+
+Whether an evidence sentence answers the question, from the question's query vector q and the
+sentence's passage vector s: their element-wise product, absolute difference and cosine, by a
+logistic regression or a small MLP. Measured, not shipped: it adds nothing to the cosine held
+out, nor to the certainty fit (benchmarks/README.md, 2026-12-07).
 
 Pairs from ../shared/datasets/train, passages taken by a fixed stride: for an answerable
 question, the sentence holding its gold answer (positive) and the two sentences of its
 passage closest to it that do not (negatives); for a near-miss unanswerable question
 (IDK-MRC), the two sentences closest to it (negatives); the English fit questions
 (benchmarks/fit_en) add the same pairs in English. Each model is cross-validated with whole
-passages held out, then measured on the test-side sets (the pairs of ../shared/datasets and
-of the English dev set, never fitted on), against the plain cosine. The vectors are embedded
-once and kept in --cache. Run:
+passages held out, then measured on the test side (the English dev set's questions over
+../shared/datasets, and FacQA's own, never fitted on), against the plain cosine. The vectors
+are embedded once and kept in --cache. Run:
 
     .venv/bin/python -m benchmarks.answerability [--passages N] [--cache FILE.npz]
-        [--export {logistic,mlp}]
 """
 
 from __future__ import annotations
@@ -26,12 +30,18 @@ import numpy as np
 from benchmarks.datasets import DATASETS, english
 from benchmarks.questions import TRAIN
 from bot.evaluation.sets import QAItem, QASet, load
-from bot.pipeline import answerability, lexical
+from bot.pipeline import lexical
 from index.embedding import Embedder
 from index.embedding.bundled import BundledE5Embedder
 
 HARD = 2  # negatives per question: its closest sentences that do not hold the answer
 HERE = Path(__file__).resolve().parent
+
+
+def features(q: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """The pair features of one query vector against sentence vectors (rows)."""
+    s = np.atleast_2d(s)
+    return np.hstack([s * q, np.abs(s - q), (s @ q)[:, None]])
 
 
 def pairs(qa: QASet, items: Sequence[QAItem], emb: Embedder
@@ -84,10 +94,11 @@ def collect(passages: int, emb: Embedder) -> dict[str, np.ndarray]:
                         r["passage_id"], r["answerable"]) for r in rows
                  if r["set"] == name and r["passage_id"] in qa.passages]
         parts.append(("train", pairs(qa, items, emb)))
-    for name in ("facqa", "idk-mrc", "tydiqa-id"):
-        for label, qa in ((f"test {name}", load(DATASETS / name)),
-                          (f"test {name}-en", english(name))):
-            parts.append((label, pairs(qa, qa.items, emb)))
+    for name in ("facqa", "idk-mrc", "tydiqa-id"):  # the English dev set's questions
+        qa = english(name)
+        parts.append((f"test {name}-en", pairs(qa, qa.items, emb)))
+    qa = load(DATASETS / "facqa")
+    parts.append(("test facqa", pairs(qa, qa.items, emb)))
     return {"q": np.vstack([p[0] for _, p in parts]), "s": np.vstack([p[1] for _, p in parts]),
             "y": np.concatenate([p[2] for _, p in parts]),
             "group": np.concatenate([p[3] for _, p in parts]),
@@ -104,14 +115,6 @@ def make(kind: str) -> Any:
     return MLPClassifier((32,), alpha=1e-2, max_iter=300, early_stopping=True, random_state=0)
 
 
-def layers(model: Any) -> list[tuple[list[list[float]], list[float]]]:
-    """A fitted model's layers as answerability.json holds them."""
-    if hasattr(model, "coefs_"):
-        return [(w.round(6).tolist(), b.round(6).tolist())
-                for w, b in zip(model.coefs_, model.intercepts_, strict=True)]
-    return [(model.coef_.T.round(6).tolist(), model.intercept_.round(6).tolist())]
-
-
 def auc(p: np.ndarray, y: np.ndarray) -> float:
     """Area under the ROC curve (the chance a positive outranks a negative)."""
     from sklearn.metrics import roc_auc_score
@@ -124,7 +127,6 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--passages", type=int, default=300, help="per training set")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/answerability-pairs.npz"))
-    ap.add_argument("--export", choices=("logistic", "mlp"))
     args = ap.parse_args()
     from sklearn.model_selection import GroupKFold
 
@@ -133,33 +135,27 @@ def main() -> None:
         data = dict(np.load(args.cache))
     else:
         data = collect(args.passages, emb)
-        np.savez_compressed(args.cache, **data)
-    x = np.vstack([answerability.features(q, s[None, :]) for q, s in
+        np.savez_compressed(args.cache, q=data["q"], s=data["s"], y=data["y"],
+                            group=data["group"], part=data["part"])
+    x = np.vstack([features(q, s[None, :]) for q, s in
                    zip(data["q"].astype(np.float64), data["s"].astype(np.float64), strict=True)])
     y, part = data["y"], data["part"]
     train = part == "train"
     print(f"train: {int(train.sum())} pairs ({int(y[train].sum())} positive)")
-    fitted = {}
     for kind in ("logistic", "mlp"):
         held = np.zeros(int(train.sum()))
         for tr, te in GroupKFold(5).split(x[train], y[train], data["group"][train]):
             held[te] = make(kind).fit(x[train][tr], y[train][tr]).predict_proba(
                 x[train][te])[:, 1]
-        fitted[kind] = make(kind).fit(x[train], y[train])
+        fitted = make(kind).fit(x[train], y[train])
         line = [f"{kind}: held-out passages AUC {auc(held, y[train]):.3f} "
                 f"(cosine {auc(x[train][:, -1], y[train]):.3f})"]
         for label in sorted(set(part) - {"train"}):
             inside = part == label
-            p = fitted[kind].predict_proba(x[inside])[:, 1]
+            p = fitted.predict_proba(x[inside])[:, 1]
             line.append(f"{label} {auc(p, y[inside]):.3f} (cosine "
                         f"{auc(x[inside][:, -1], y[inside]):.3f}, {int(inside.sum())} pairs)")
         print("\n  ".join(line))
-    if args.export:
-        answerability.DEFAULT.write_text(json.dumps(
-            {"embedder": emb.name, "layers": layers(fitted[args.export]),
-             "fitted_on": f"{int(train.sum())} pairs of the training splits "
-                          f"(benchmarks.answerability, {args.export})"}) + "\n",
-            encoding="utf-8")
 
 
 if __name__ == "__main__":

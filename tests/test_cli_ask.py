@@ -104,5 +104,5 @@ def test_ask_json_reports_the_signals_the_decision_reads(scripted: ScriptedGener
     signals = final["signals"]
     assert signals["lp_mean"] == pytest.approx(-0.25) and signals["chk_kept"] == 1.0
     assert signals["self_yes"] == pytest.approx(math.exp(-0.25), abs=1e-4)  # P(yes), rounded
-    assert signals["ans_best"] is None  # no answerability model for the fake embedder
+    assert 0.0 <= signals["dr_sim"] <= 1.0  # the draft against its closest evidence sentence
     assert final["confidence"] is None and "p_answer" not in signals  # not fitted for it

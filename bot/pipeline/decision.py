@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.pipeline import answerability, citations, disagree, lexical, signals, when
+from bot.pipeline import citations, disagree, lexical, signals, when
 from bot.pipeline.calibrator import Certainty, kind
 from bot.pipeline.citations import Citation, Verdict
 from bot.pipeline.evidence import Evidence, Sentence
@@ -80,16 +80,17 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
 
 def _vector_signals(asked: str, draft: str, evidence: Sequence[Evidence],
                     embedder: Embedder) -> dict[str, float]:
-    """The signals read off e5 vectors, embedded once: the learned answerability of the
-    evidence sentences, and how close the draft is to the nearest of them (dr_sim)."""
-    sentences = [s.text for e in evidence for s in e.sentences]
+    """Where the draft took its facts from, read off e5 vectors: the evidence sentence it is
+    closest to, how close (dr_sim), and how well that sentence matches the question
+    (dr_qsim); NaN for an empty draft."""
     bare = lexical.MARKERS.sub(" ", draft).strip()
-    vecs = embedder.embed_passages([evidence[0].best.text, *sentences, bare or "-"])
-    vecs = vecs.astype(np.float64)
-    query = embedder.embed_query(asked)[0].astype(np.float64)
-    sims = vecs[1:-1] @ vecs[-1]
-    return {**answerability.signals(query, vecs[0], vecs[1:-1], embedder.name),
-            "dr_sim": float(sims.max()) if bare else math.nan}
+    if not bare:
+        return {"dr_sim": math.nan, "dr_qsim": math.nan}
+    vecs = embedder.embed_passages([*(s.text for e in evidence for s in e.sentences), bare])
+    query = embedder.embed_query(asked)[0]
+    to_draft = vecs[:-1] @ vecs[-1]
+    source = int(np.argmax(to_draft))
+    return {"dr_sim": float(to_draft[source]), "dr_qsim": float(vecs[source] @ query)}
 
 
 def as_cited(draft: str, evidence: Sequence[Evidence],
