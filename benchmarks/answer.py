@@ -35,9 +35,10 @@ from bot.config import Settings
 from bot.evaluation.runner import build_index, contains_answer
 from bot.evaluation.sets import QASet
 from bot.pipeline import models, prompts, when, wording
-from bot.pipeline.answer import Answer, AnswerSettings, answer
+from bot.pipeline.answer import Answer, answer
 from bot.pipeline.decision import is_refusal, judge
 from bot.pipeline.llm import LlamaCppGenerator
+from bot.pipeline.settings import AnswerSettings
 from index.chunking import ChunkSettings
 from index.embedding import Embedder
 from index.embedding.bundled import BundledE5Embedder

@@ -12,8 +12,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import TanyaBotError
 from bot.pipeline import calibrator
-from bot.pipeline.answer import AnswerSettings
 from bot.pipeline.evidence import EvidenceSettings
+from bot.pipeline.settings import AnswerSettings
 from index.chunking import ChunkSettings
 from index.embedding import DEFAULT_MODEL, E5_MODEL
 from index.netguard import FetchPolicy

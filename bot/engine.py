@@ -18,8 +18,9 @@ from bot import runtime
 from bot.config import Settings
 from bot.errors import GenerationError, TanyaBotError
 from bot.pipeline import prompts as prompt_files
-from bot.pipeline.answer import Answer, AnswerSettings, Events, Turn, answer
+from bot.pipeline.answer import Answer, Events, Turn, answer
 from bot.pipeline.llm import Generator, Messages, Scores
+from bot.pipeline.settings import AnswerSettings
 from index.embedding import Embedder
 from index.filters import Filters
 from index.store import IndexStore

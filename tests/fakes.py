@@ -8,10 +8,10 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from bot.pipeline.answer import AnswerSettings
 from bot.pipeline.calibrator import ANY, Calibration, Logistic
 from bot.pipeline.evidence import EvidenceSettings
 from bot.pipeline.lexical import content_words
+from bot.pipeline.settings import AnswerSettings
 from index.embedding import Vectors
 
 # Similarity floors on the hashing embedder's scale (bag-of-words cosines are lower than e5's).

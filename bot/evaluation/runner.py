@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.evaluation.sets import QASet
-from bot.pipeline.answer import Answer, AnswerSettings, answer
+from bot.pipeline.answer import Answer, answer
 from bot.pipeline.llm import Generator
 from bot.pipeline.prompts import Prompts
+from bot.pipeline.settings import AnswerSettings
 from index.chunking import ChunkSettings
 from index.embedding import Embedder
 from index.search import search

@@ -27,8 +27,6 @@ from index.records import Hit
 from index.search import search
 from index.store import IndexStore
 
-__all__ = ["Answer", "AnswerSettings", "Events", "Turn", "answer", "messages_for", "retrieve"]
-
 
 @dataclass(frozen=True)
 class Turn:

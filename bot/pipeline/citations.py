@@ -70,6 +70,7 @@ class Checked:
     text: str
     citations: tuple[Citation, ...]
     verdicts: tuple[Verdict, ...]
+    sentence_vectors: Vectors | None = None  # the evidence's sentences, in order, if embedded
 
 
 def split_claims(draft: str) -> list[tuple[str, tuple[int, ...]]]:
@@ -264,7 +265,8 @@ def check(draft: str, evidence: Sequence[Evidence], embedder: Embedder,
     citations = tuple(_citation(by_n[n], [claims[r][0] for r in rows], embedder,
                                 sentence_vecs[rows_of[n]])
                       for n, rows in sorted(quotes.items()))
-    return Checked(" ".join(tidy(t) for t in kept_text), citations, tuple(verdicts))
+    return Checked(" ".join(tidy(t) for t in kept_text), citations, tuple(verdicts),
+                   sentence_vecs)
 
 
 def tidy(sentence: str) -> str:

@@ -24,7 +24,7 @@ from bot.pipeline.citations import Citation, Verdict
 from bot.pipeline.evidence import Evidence, Sentence
 from bot.pipeline.llm import Scores
 from bot.pipeline.settings import AnswerSettings
-from index.embedding import Embedder
+from index.embedding import Embedder, Vectors
 
 REFUSAL = "I could not find this in the articles."
 
@@ -55,7 +55,7 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
                 **signals.question_signals(asked, evidence),
                 **signals.check_signals(asked, draft, checked.text, checked.verdicts),
                 **signals.draft_signals(asked, draft, evidence),
-                **_vector_signals(asked, draft, evidence, embedder),
+                **_vector_signals(asked, draft, evidence, embedder, checked.sentence_vectors),
                 "draft_refused": float(refused), "self_yes": self_yes}
     cal = settings.calibration
     confidence: float | None = None
@@ -78,19 +78,21 @@ def judge(asked: str, intent: when.TimeIntent, evidence: Sequence[Evidence], dra
     return Judged(text, certainty, cites, checked.verdicts, measured, confidence)
 
 
-def _vector_signals(asked: str, draft: str, evidence: Sequence[Evidence],
-                    embedder: Embedder) -> dict[str, float]:
+def _vector_signals(asked: str, draft: str, evidence: Sequence[Evidence], embedder: Embedder,
+                    sentences: Vectors | None) -> dict[str, float]:
     """Where the draft took its facts from, read off e5 vectors: the evidence sentence it is
     closest to, how close (dr_sim), and how well that sentence matches the question
-    (dr_qsim); NaN for an empty draft."""
+    (dr_qsim); NaN for an empty draft. `sentences`: the evidence sentences' vectors the
+    checks already embedded (embedded here when they did not)."""
     bare = lexical.MARKERS.sub(" ", draft).strip()
     if not bare:
         return {"dr_sim": math.nan, "dr_qsim": math.nan}
-    vecs = embedder.embed_passages([*(s.text for e in evidence for s in e.sentences), bare])
-    query = embedder.embed_query(asked)[0]
-    to_draft = vecs[:-1] @ vecs[-1]
+    if sentences is None:
+        sentences = embedder.embed_passages([s.text for e in evidence for s in e.sentences])
+    to_draft = sentences @ embedder.embed_passages([bare])[0]
     source = int(np.argmax(to_draft))
-    return {"dr_sim": float(to_draft[source]), "dr_qsim": float(vecs[source] @ query)}
+    query = embedder.embed_query(asked)[0]
+    return {"dr_sim": float(to_draft[source]), "dr_qsim": float(sentences[source] @ query)}
 
 
 def as_cited(draft: str, evidence: Sequence[Evidence],
