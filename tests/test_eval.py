@@ -52,6 +52,12 @@ def test_metrics_by_hand() -> None:
     assert not contains_answer("In 2019.", ("2018", ""))
 
 
+def test_a_number_matches_with_either_decimal_mark() -> None:
+    assert contains_answer("It costs Rp 1,1 trillion [1].", ("1.1 trillion",))
+    assert contains_answer("Revenue was Rp 1.135,4 trillion.", ("1,135.4 trillion",))
+    assert not contains_answer("It costs Rp 11 trillion.", ("1.1 trillion",))
+
+
 def test_duplicate_passages_share_one_id(dataset: Path) -> None:
     qa = load(dataset)
     assert set(qa.passages) == {"p1", "p2", "p3"}

@@ -8,6 +8,7 @@ passage contains a gold answer), refusal rate on unanswerable questions, latency
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,9 +56,18 @@ def ranks_to_metrics(ranks: list[int | None]) -> dict[str, float]:
 
 
 def contains_answer(text: str, golds: tuple[str, ...]) -> bool:
-    """Case-insensitive containment of any gold answer."""
+    """Case-insensitive containment of any gold answer, its numbers written either way
+    ("Rp 1,1 triliun" is "1.1 trillion": an English answer may keep the decimal comma)."""
     low = text.lower()
-    return any(g.lower() in low for g in golds if g.strip())
+    return any(v in low for g in golds if g.strip() for v in _forms(g.lower()))
+
+
+_DECIMAL = re.compile(r"(?<=\d)[.,](?=\d)")
+
+
+def _forms(gold: str) -> set[str]:
+    """The gold as written and with each number's "." and "," swapped."""
+    return {gold, _DECIMAL.sub(lambda m: "," if m.group() == "." else ".", gold)}
 
 
 def build_index(qa: QASet, index_dir: Path, embedder: Embedder,
