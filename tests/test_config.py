@@ -1,4 +1,4 @@
-"""Settings: parsing, `tanya config`, and the README reference generated from them."""
+"""Settings: parsing, `tanya config`, and the docs' reference generated from them."""
 
 from __future__ import annotations
 
@@ -9,17 +9,19 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli.app import app
-from bot.cli.settings import BEGIN, END, README, reference_markdown
+from bot.cli.settings import BEGIN, END, REFERENCE, reference_markdown
 from bot.config import Settings
 from bot.errors import TanyaBotError
 from bot.pipeline import calibrator
 from tests.conftest import REPO
 
 
-def test_readme_reference_matches_the_settings() -> None:
-    assert README == REPO / "README.md"  # the file `python -m bot.cli.settings` rewrites
-    readme = README.read_text(encoding="utf-8")
-    block = readme.split(BEGIN, 1)[1].split(END, 1)[0].strip()
+def test_docs_reference_matches_the_settings() -> None:
+    # the file `python -m bot.cli.settings` rewrites
+    assert REFERENCE == REPO / "docs" / "configuration.md"
+    page = REFERENCE.read_text(encoding="utf-8")
+    assert BEGIN in page and END in page, "docs/configuration.md lost its generated block"
+    block = page.split(BEGIN, 1)[1].split(END, 1)[0].strip()
     assert block == reference_markdown(), "run: .venv/bin/python -m bot.cli.settings"
     for name in Settings.model_fields:
         assert f"`TANYA_{name.upper()}`" in block

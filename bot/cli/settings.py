@@ -1,4 +1,4 @@
-"""`tanya config` and the README's configuration reference, both generated from Settings."""
+"""`tanya config` and the configuration reference of the docs, both generated from Settings."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def rows(settings: Settings, env_file: Path = Path(".env")) -> list[Row]:
 
 
 def reference_markdown() -> str:
-    """The configuration table for README.md."""
+    """The configuration table for docs/configuration.md."""
     lines = ["| variable | default | meaning |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
         default = (_default(name) or "unset").replace("|", "\\|")
@@ -69,20 +69,20 @@ def reference_markdown() -> str:
     return "\n".join(lines)
 
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
 
-def update_readme(readme: Path = README) -> bool:
-    """Rewrite the generated block of README.md; True when it changed."""
-    text = readme.read_text(encoding="utf-8")
+def update_reference(page: Path = REFERENCE) -> bool:
+    """Rewrite the generated block of docs/configuration.md; True when it changed."""
+    text = page.read_text(encoding="utf-8")
     head, _, rest = text.partition(BEGIN)
     _, _, tail = rest.partition(END)
     new = f"{head}{BEGIN}\n{reference_markdown()}\n{END}{tail}"
     if new != text:
-        readme.write_text(new, encoding="utf-8")
+        page.write_text(new, encoding="utf-8")
     return new != text
 
 
 if __name__ == "__main__":
-    changed = update_readme()
-    print("README.md updated" if changed else "README.md already up to date")
+    changed = update_reference()
+    print(f"{REFERENCE.name} updated" if changed else f"{REFERENCE.name} already up to date")
