@@ -32,6 +32,7 @@ from typing import Any
 
 from benchmarks.questions import GROUPS, Asked, corpus, questions
 from bot.config import Settings
+from bot.config.generation import ModelGroup
 from bot.evaluation.runner import build_index, contains_answer
 from bot.evaluation.sets import QASet
 from bot.pipeline import models, prompts, when, wording
@@ -158,7 +159,7 @@ def open_index(name: str, asked: list[Asked], folder: Path, emb: Embedder) -> In
 def main() -> None:
     """Command line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--preset", default=Settings.model_fields["model"].default)
+    ap.add_argument("--preset", default=ModelGroup.model_fields["name"].default)
     ap.add_argument("--groups", nargs="+", choices=GROUPS, default=["news-en"])
     ap.add_argument("--limit", type=int, default=None, help="questions per group")
     ap.add_argument("--records", type=Path, help="pickle every question's Answer here")

@@ -204,7 +204,7 @@ def main() -> None:
     sure, likely = boundaries(p, y, kinds_of(fitted))
     model = fit(matrix(fitted, features), y, features)
     settings = Settings()
-    cal = Calibration(model, sure, likely, {"model": settings.model,
+    cal = Calibration(model, sure, likely, {"model": settings.model.name,
                                             "embedder": emb.name})
     result: dict[str, Any] = {"fit_records": len(fitted), "right_drafts": int(y.sum()),
                               "sure": sure, "likely": likely, "levels": {}}

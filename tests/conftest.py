@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.config import Settings
+from bot.config.flat import variables
 from index.chunking import ChunkSettings
 from index.sources import SourceLimits
 from index.sync import SyncReport, sync
@@ -34,6 +36,20 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The tests' hashing embedder has its own similarity scale (tests.fakes).
     monkeypatch.setenv("TANYA_EVIDENCE_MIN_SIMILARITY", str(FAKE_EVIDENCE_MIN_SIMILARITY))
     monkeypatch.setenv("TANYA_CITATION_MIN_SIMILARITY", str(FAKE_CITATION_MIN_SIMILARITY))
+
+
+def flat_settings(**values: Any) -> Settings:
+    """Settings with values named as their variables (`embed_model` for TANYA_EMBED_MODEL;
+    `_env_file` and kin pass through), the rest read as usual."""
+    paths = {var.removeprefix("TANYA_").lower(): path for var, path, _ in variables(Settings)}
+    nested: dict[str, Any] = {}
+    for name, value in values.items():
+        *groups, last = paths.get(name, (name,))
+        target = nested
+        for group in groups:
+            target = target.setdefault(group, {})
+        target[last] = value
+    return Settings(**nested)
 
 
 @pytest.fixture

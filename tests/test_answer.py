@@ -10,14 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.config import Settings
 from bot.engine import Engine, Session
 from bot.pipeline import prompts
 from bot.pipeline.answer import Answer, Events, Turn, answer
 from bot.pipeline.calibrator import ANY, Calibration, Logistic
 from bot.pipeline.decision import REFUSAL
 from index.store import IndexStore
-from tests.conftest import run_sync, write_md
+from tests.conftest import flat_settings, run_sync, write_md
 from tests.fakes import HashingEmbedder, ScriptedGenerator, fake_answer_settings
 
 MUSK = ("Musk left OpenAI in 2018 after a power struggle. He wanted to run the company himself. "
@@ -190,7 +189,7 @@ def test_repeated_sentences_are_kept_once(store: IndexStore) -> None:
 
 def test_session_keeps_history_and_sees_new_articles(store: IndexStore, tmp_path: Path,
                                                      index_dir: Path) -> None:
-    settings = Settings(home=index_dir.parent, embed_model="fake-hashing")
+    settings = flat_settings(home=index_dir.parent, embed_model="fake-hashing")
     gen = ScriptedGenerator("Musk left OpenAI after a power struggle [1].", "Who refused Musk?",
                             "Altman and the other founders refused [1].")
     engine = Engine(settings, HashingEmbedder(), gen, settings.answering())

@@ -6,16 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.config import Settings
 from bot.engine import Engine
-from tests.conftest import REPO, run_sync, write_md
+from tests.conftest import REPO, flat_settings, run_sync, write_md
 from tests.fakes import HashingEmbedder, ScriptedGenerator
 
 
 def test_answers_continue_during_a_sync_in_another_process(tmp_path: Path, corpus: Path,
                                                            index_dir: Path) -> None:
     run_sync(index_dir, [str(corpus)], HashingEmbedder())
-    settings = Settings(home=index_dir.parent, embed_model="fake-hashing")
+    settings = flat_settings(home=index_dir.parent, embed_model="fake-hashing")
     gen = ScriptedGenerator(*["Musk left OpenAI in 2018 after a power struggle [1]."] * 500)
     engine = Engine(settings, HashingEmbedder(), gen, settings.answering())
     for i in range(300):

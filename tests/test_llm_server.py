@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from bot import runtime
-from bot.config import Settings
 from bot.errors import GenerationError
 from bot.pipeline.llm import OpenAIServerGenerator
 from bot.pipeline.pool import ServerPool
+from tests.conftest import flat_settings
 from tests.fakes import ScriptedGenerator
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi?"}]
@@ -418,7 +418,7 @@ def test_pool_over_http_goes_around_a_server_that_refuses(serve: ServerFactory) 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-    settings = Settings(llm_url=f"{dead}, {url}", llm_model="qwen-test")
+    settings = flat_settings(llm_url=f"{dead}, {url}", llm_model="qwen-test")
     gen = runtime.generator(settings)
     assert isinstance(gen, ServerPool)
     started = time.perf_counter()

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from bot import runtime
-from bot.config import Settings
 from bot.errors import (
     ModelFileError,
     ModelNotInstalledError,
@@ -23,6 +22,7 @@ from bot.errors import (
 )
 from bot.pipeline import models
 from bot.pipeline.models import PRESETS, Preset, resolve
+from tests.conftest import flat_settings
 
 PART1 = bytes(range(256)) * 16  # 4 KiB
 PART2 = bytes(reversed(range(256))) * 12 + b"the end"
@@ -138,14 +138,14 @@ def test_prepared_once_assembled_and_verified(fake: FakeSetup) -> None:
 
 
 def test_first_use_notice_until_the_preset_is_prepared(fake: FakeSetup) -> None:
-    settings = Settings(model="fake-split", home=fake.cache.parent / "home")
+    settings = flat_settings(model="fake-split", home=fake.cache.parent / "home")
     assert runtime.first_use_notice(settings) is None  # not installed: the load says so
     fake.install()
     assert runtime.first_use_notice(settings) == \
         "preparing model fake-split (first use, a few seconds)…"
     resolve("fake-split", settings.models_dir)
     assert runtime.first_use_notice(settings) is None
-    assert runtime.first_use_notice(Settings(model="x.gguf")) is None
+    assert runtime.first_use_notice(flat_settings(model="x.gguf")) is None
     assert runtime.first_use_notice(settings.model_copy(update={"llm_url": "http://h"})) is None
 
 

@@ -11,12 +11,11 @@ from collections.abc import Iterator
 import pytest
 
 from bot import runtime
-from bot.config import Settings
 from bot.engine import Engine
 from bot.telegram.app import TanyaBot
 from index.sync import sync
 from tests.bot_harness import serve
-from tests.conftest import REPO
+from tests.conftest import REPO, flat_settings
 from tests.fake_telegram import FakeTelegram
 from tests.test_telegram import TOKEN, USER, finals
 
@@ -31,7 +30,7 @@ SAYS = ("lead openai", "run openai", "lead the company", "run the company", "rej
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """The default model and embedder over the sample articles, loaded once."""
-    settings = Settings(home=tmp_path_factory.mktemp("home"), telegram_allowed=[USER],
+    settings = flat_settings(home=tmp_path_factory.mktemp("home"), telegram_allowed=[USER],
                         telegram_stream_interval_s=0.2, _env_file=None)
     sync(settings.index_dir, [str(REPO / "articles")], runtime.embedder(settings),
          settings.chunking(), settings.source_limits())

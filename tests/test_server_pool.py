@@ -24,7 +24,7 @@ from bot.pipeline.llm import Generator, Messages, OpenAIServerGenerator
 from bot.pipeline.pool import ServerPool
 from bot.telegram.app import MODEL_FAILED, TanyaBot
 from tests.bot_harness import replies, serve
-from tests.conftest import run_sync, write_md
+from tests.conftest import flat_settings, run_sync, write_md
 from tests.fake_telegram import FakeTelegram
 from tests.fakes import HashingEmbedder
 from tests.llama_server import PRESET, LlamaServer, free_port, llama_servers
@@ -57,9 +57,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[LlamaServ
 def _settings(tmp_path: Path, urls: list[str], **extra: object) -> Settings:
     folder = tmp_path / "articles"
     _corpus(folder)
-    settings = Settings(home=tmp_path / "home", embed_model="fake-hashing",
-                        llm_url=",".join(urls), llm_model=PRESET,
-                        **extra)  # type: ignore[arg-type]
+    settings = flat_settings(home=tmp_path / "home", embed_model="fake-hashing",
+                             llm_url=",".join(urls), llm_model=PRESET, **extra)
     run_sync(settings.index_dir, [str(folder)], HashingEmbedder())
     return settings
 

@@ -92,10 +92,10 @@ def test_the_shipped_calibration_is_fitted_for_the_default_model_and_embedder() 
     cal = calibrator.load()
     assert cal is not None
     s = Settings(_env_file=None)
-    assert cal.fits(s.model, f"{E5_MODEL}#{BUNDLED_BACKEND}")
+    assert cal.fits(s.model.name, f"{E5_MODEL}#{BUNDLED_BACKEND}")
     assert not cal.fits("qwen2.5-coder-0.5b", f"{E5_MODEL}#{BUNDLED_BACKEND}")
-    assert cal.band(0.99, s.answer_min_accuracy) in ("sure", "likely")  # some are shown
-    assert cal.band(0.0, s.answer_min_accuracy) == "unsure"
+    assert cal.band(0.99, s.answer.sure_accuracy) in ("sure", "likely")  # some are shown
+    assert cal.band(0.0, s.answer.sure_accuracy) == "unsure"
 
 
 @pytest.mark.parametrize(("question", "cause"), [

@@ -35,7 +35,7 @@ from bot.telegram.main import configure_logging, prepare
 from index.errors import TanyaIndexError
 from index.sync import remove
 from tests.bot_harness import serve
-from tests.conftest import run_sync, write_md
+from tests.conftest import flat_settings, run_sync, write_md
 from tests.fake_telegram import BOT_USERNAME, NOT_MODIFIED, FakeTelegram, parse_html, utf16_len
 from tests.fake_telegram import validate_html as html_error
 from tests.fakes import HashingEmbedder
@@ -229,7 +229,7 @@ def make_settings(tmp_path: Path, tg: FakeTelegram, **extra: Any) -> Settings:
         "telegram_rate_per_minute": 30,
         "fetch_allow": ["127.0.0.1"],  # the /add tests serve their pages on loopback
         **extra}
-    return Settings(**values)
+    return flat_settings(**values)
 
 
 def write_corpus(folder: Path) -> None:
@@ -748,10 +748,10 @@ def test_prepare_needs_a_token_and_a_non_empty_index(tmp_path: Path,
                                                      fake_runtime: FakeModel) -> None:
     home = tmp_path / "home"
     for token in (None, SecretStr("")):
-        settings = Settings(home=home, embed_model="fake-hashing", telegram_token=token)
+        settings = flat_settings(home=home, embed_model="fake-hashing", telegram_token=token)
         with pytest.raises(TanyaBotError, match="TANYA_TELEGRAM_TOKEN"):
             prepare(settings)
-    settings = Settings(home=home, embed_model="fake-hashing", telegram_token=SecretStr(TOKEN))
+    settings = flat_settings(home=home, embed_model="fake-hashing", telegram_token=SecretStr(TOKEN))
     with pytest.raises(TanyaIndexError, match="tanya index sync"):
         prepare(settings)
     write_corpus(tmp_path / "articles")
@@ -770,11 +770,11 @@ def test_a_failed_model_load_stops_the_start_with_an_error(
         raise exc
 
     monkeypatch.setattr(runtime, "generator", broken)
-    settings = Settings(home=tmp_path / "home", embed_model="fake-hashing",
+    settings = flat_settings(home=tmp_path / "home", embed_model="fake-hashing",
                         telegram_token=SecretStr(TOKEN))
     write_corpus(tmp_path / "articles")
     run_sync(settings.index_dir, [str(tmp_path / "articles")], HashingEmbedder())
-    with pytest.raises(TanyaBotError, match=f"cannot load model {settings.model}: "
+    with pytest.raises(TanyaBotError, match=f"cannot load model {settings.model.name}: "
                                             f"{type(exc).__name__}"):
         prepare(settings)
 

@@ -33,7 +33,7 @@ from bot.config import Settings
 from bot.errors import ConfigError
 from bot.pipeline.llm import Generator
 from bot.telegram import main, webhook
-from tests.conftest import run_sync
+from tests.conftest import flat_settings, run_sync
 from tests.fake_telegram import FakeTelegram
 from tests.fakes import HashingEmbedder
 from tests.test_telegram import (
@@ -145,7 +145,7 @@ def test_a_webhook_update_without_the_secret_is_refused_and_never_answered(
 
 
 def test_the_generated_secret_is_made_once_and_shared(tmp_path: Path) -> None:
-    settings = Settings(home=tmp_path / "home")
+    settings = flat_settings(home=tmp_path / "home")
     with ThreadPoolExecutor(8) as pool:  # processes starting together race for the file
         found = set(pool.map(lambda _: webhook.secret(settings), range(16)))
     assert len(found) == 1
@@ -165,11 +165,11 @@ def test_the_generated_secret_is_made_once_and_shared(tmp_path: Path) -> None:
 
 def test_a_given_secret_is_used_and_checked_without_being_echoed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    given = Settings(home=tmp_path / "home", telegram_webhook_secret=SecretStr("Abc_09-" * 30))
+    given = flat_settings(home=tmp_path / "home", telegram_webhook_secret=SecretStr("Abc_09-" * 30))
     assert webhook.secret(given) == "Abc_09-" * 30
     assert not (tmp_path / "home").exists(), "nothing written when the secret is given"
     monkeypatch.setenv("TANYA_TELEGRAM_WEBHOOK_SECRET", "")
-    assert Settings().telegram_webhook_secret is None, "empty means unset"
+    assert Settings().telegram.webhook_secret is None, "empty means unset"
     for bad in ("has spaces in it", "x" * 257, "ünïcode"):
         monkeypatch.setenv("TANYA_TELEGRAM_WEBHOOK_SECRET", bad)
         result = CliRunner().invoke(app, ["telegram"])

@@ -60,7 +60,7 @@ def search_cmd(
         try:
             embedder = runtime.embedder(settings)
             runtime.check_embedder(store, embedder, settings.probe_cache)
-            hits = search(store, embedder, query, k, settings.search(), filters)
+            hits = search(store, embedder, query, k, settings.searching(), filters)
         finally:
             store.close()
         if as_json:
@@ -109,7 +109,7 @@ def chat_cmd(model: ModelOpt = None, k: PassagesOpt = None, since: SinceOpt = No
     filters = guard(lambda: _filters(since, until, outlet))
     session = guard(lambda: Session.open(settings, model, k, note))
     kept = Conversations(settings.conversations_db, session.engine.answer_settings.history_turns,
-                         settings.telegram_conversation_hours)
+                         settings.telegram.conversation_hours)
     if resume:
         session.history.extend(kept.history(CLI_CHAT))
     else:

@@ -10,6 +10,8 @@ from typing import Annotated, NoReturn, TypeVar
 import typer
 from pydantic import ValidationError
 
+from bot.config import Settings
+from bot.config.flat import variable
 from bot.errors import TanyaBotError
 from index.errors import TanyaIndexError
 from index.sync import Progress
@@ -35,7 +37,7 @@ def settings_error(exc: ValidationError) -> str:
     if exc.title != "Settings":
         return str(exc).splitlines()[0]
     error = exc.errors()[0]
-    name = "TANYA_" + "_".join(str(part) for part in error["loc"]).upper()
+    name = variable(Settings, error["loc"])
     reason = str(error["msg"]).removeprefix("Value error, ")
     return reason if reason.startswith(name) else f"{name}: {reason}"
 

@@ -18,7 +18,7 @@ NameArg = Annotated[str, typer.Argument(help="Preset name (see `tanya models lis
 @models_app.command("list")
 def models_list(as_json: JsonOpt = False) -> None:
     """The presets, their size and whether they are installed."""
-    default = Settings().model
+    default = Settings().model.name
     rows = [{"name": p.name, "default": p.name == default, "size_mb": round(p.size / 2**20),
              "installed": models.installed(p), "description": p.description}
             for p in models.PRESETS.values()]

@@ -9,10 +9,11 @@ from typing import Any
 
 from dotenv import dotenv_values
 from pydantic import SecretStr
+from pydantic.fields import FieldInfo
 
 from bot.config import Settings
+from bot.config.flat import variables
 
-PREFIX = "TANYA_"
 BEGIN, END = "<!-- settings:begin -->", "<!-- settings:end -->"
 
 
@@ -37,24 +38,29 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _default(name: str) -> str:
-    field = Settings.model_fields[name]
-    if name == "home":
+def _default(var: str, field: FieldInfo) -> str:
+    if var == "TANYA_HOME":
         return "platform user data dir (e.g. ~/.local/share/tanya)"
     if field.default_factory is not None:
         return _show(field.default_factory())  # type: ignore[call-arg]
     return _show(field.default)
 
 
+def _value(settings: Settings, path: tuple[str, ...]) -> Any:
+    value: Any = settings
+    for name in path:
+        value = getattr(value, name)
+    return value
+
+
 def rows(settings: Settings, env_file: Path = Path(".env")) -> list[Row]:
     """Every setting with its effective value (secrets masked) and its source."""
     from_file = dotenv_values(env_file) if env_file.is_file() else {}
     out = []
-    for name, field in Settings.model_fields.items():
-        var = PREFIX + name.upper()
+    for var, path, field in variables(Settings):
         source = ("environment" if var in os.environ else
                   ".env" if var in from_file else "default")
-        out.append(Row(var, _show(getattr(settings, name)), source, _default(name),
+        out.append(Row(var, _show(_value(settings, path)), source, _default(var, field),
                        field.description or ""))
     return out
 
@@ -62,10 +68,10 @@ def rows(settings: Settings, env_file: Path = Path(".env")) -> list[Row]:
 def reference_markdown() -> str:
     """The configuration table for docs/configuration.md."""
     lines = ["| variable | default | meaning |", "|---|---|---|"]
-    for name, field in Settings.model_fields.items():
-        default = (_default(name) or "unset").replace("|", "\\|")
+    for var, _, field in variables(Settings):
+        default = (_default(var, field) or "unset").replace("|", "\\|")
         desc = (field.description or "").replace("|", "\\|")
-        lines.append(f"| `{PREFIX}{name.upper()}` | {default} | {desc} |")
+        lines.append(f"| `{var}` | {default} | {desc} |")
     return "\n".join(lines)
 
 

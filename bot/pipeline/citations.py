@@ -29,7 +29,7 @@ UNANCHORED_MARGIN = 0.05
 # passed the other checks dropped, 5 of 87 right ones, e.g. "149 people were killed by
 # Hurricane Wilma in Haiti" where 149 is another toll); on a second run's drafts it kept
 # 0.42 of the wrong drafts instead of 0.53 and dropped 0.30 of the right ones instead of
-# 0.26 (README, benchmarks.answer --rejudge).
+# 0.26 (docs: Benchmarks; benchmarks.answer --rejudge).
 ANCHOR_MARGIN = 0.04
 # Across languages a name may be spelled the other language's way (Russia/Rusia): this close.
 RESPELLED = 0.85

@@ -55,9 +55,9 @@ class EvidenceSettings:
     """How much evidence goes into the prompt and what counts as relevant."""
 
     passages: int = 3
-    words_per_passage: int = 70
+    words_per_passage: int = 50
     # multilingual-e5-small: the best sentence of 97.5% of the English dev set's answerable
-    # questions scores 0.79 or more; off-topic questions score about 0.75 (README).
+    # questions scores 0.79 or more; off-topic questions score about 0.75 (docs: Benchmarks).
     min_similarity: float = 0.79
     min_coverage: float = 0.5
 

@@ -63,8 +63,8 @@ class Admin:
             size = tg_file.file_size
         if size is None or size > limit:  # refused before anything is written
             await msg.reply_text("I cannot tell how big that file is." if size is None else
-                                 f"That file is over the {self.settings.max_source_mb:g} MB "
-                                 "limit.")
+                                 f"That file is over the "
+                                 f"{self.settings.sources.max_source_mb:g} MB limit.")
             return
         folder = self.settings.home / "uploads"
         folder.mkdir(parents=True, exist_ok=True)
@@ -78,7 +78,7 @@ class Admin:
         msg = await self._admin(update)
         if msg is None:
             return
-        paths = self.settings.telegram_sync_paths
+        paths = self.settings.telegram.sync_paths
         if not paths:
             await msg.reply_text("No folders to sync: set TANYA_TELEGRAM_SYNC_PATHS.")
             return

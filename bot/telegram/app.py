@@ -59,14 +59,14 @@ class TanyaBot:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
-        self.access = Access(settings.telegram_allowed, settings.telegram_admins,
-                             settings.telegram_rate_per_minute)
-        self.queue = FairQueue(settings.telegram_queue_size)
+        self.access = Access(settings.telegram.allowed, settings.telegram.admins,
+                             settings.telegram.rate_per_minute)
+        self.queue = FairQueue(settings.telegram.queue_size)
         self.busy = 0
-        self.workers = settings.telegram_workers or 2 * len(settings.llm_urls) or 1
+        self.workers = settings.telegram.workers or 2 * len(settings.llm_urls) or 1
         self.conversations = Conversations(settings.conversations_db,
                                            engine.answer_settings.history_turns,
-                                           settings.telegram_conversation_hours)
+                                           settings.telegram.conversation_hours)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def _gate(self, update: Update) -> bool:
@@ -159,7 +159,7 @@ class TanyaBot:
         app_bot = self.app.bot
         loop = asyncio.get_running_loop()
         stream = AnswerStream(app_bot, job.chat_id, private=job.private, reply_to=job.reply_to,
-                              interval_s=self.settings.telegram_stream_interval_s)
+                              interval_s=self.settings.telegram.stream_interval_s)
         stream.start()
 
         def on_evidence(evidence: Sequence[Evidence]) -> None:
@@ -256,9 +256,9 @@ class TanyaBot:
     def build(self, token: str) -> Application:  # type: ignore[type-arg]
         """The python-telegram-bot Application with every handler registered."""
         builder = ApplicationBuilder().token(token).concurrent_updates(True)
-        if self.settings.telegram_api_url:
-            builder = builder.base_url(self.settings.telegram_api_url) \
-                .base_file_url(file_url(self.settings.telegram_api_url))
+        if self.settings.telegram.api_url:
+            builder = builder.base_url(self.settings.telegram.api_url) \
+                .base_file_url(file_url(self.settings.telegram.api_url))
         app = builder.post_init(self.post_init).post_stop(self.post_stop) \
             .post_shutdown(self.post_shutdown).build()
         self.app = app

@@ -49,10 +49,10 @@ def configure_logging(token: str, *others: str) -> None:
 
 def prepare(settings: Settings) -> tuple[str, TanyaBot]:
     """Check the token and index, load the models, build the bot (before any polling)."""
-    if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
+    if settings.telegram.token is None or not settings.telegram.token.get_secret_value():
         raise TanyaBotError("TANYA_TELEGRAM_TOKEN is not set; create a bot with @BotFather "
                             "and export its token")
-    token = settings.telegram_token.get_secret_value()
+    token = settings.telegram.token.get_secret_value()
     engine = Engine.open(settings, notify=lambda line: print(line, file=sys.stderr, flush=True))
     if engine.store().meta.articles == 0:
         engine.close()
@@ -66,18 +66,18 @@ def prepare(settings: Settings) -> tuple[str, TanyaBot]:
 def run(settings: Settings) -> None:
     """Run the bot until interrupted: long polling, or a webhook when one is configured."""
     token, bot = prepare(settings)
-    hook_secret = webhook.secret(settings) if settings.telegram_webhook_url else ""
-    api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+    hook_secret = webhook.secret(settings) if settings.telegram.webhook_url else ""
+    api_key = settings.model.api_key.get_secret_value() if settings.model.api_key else ""
     configure_logging(token, hook_secret, api_key)
     app = bot.build(token)
-    if not settings.telegram_allowed and not settings.telegram_admins:
+    if not settings.telegram.allowed and not settings.telegram.admins:
         logging.getLogger(__name__).warning(
             "TANYA_TELEGRAM_ALLOWED is empty: everyone is refused (they are told their id)")
-    if settings.telegram_webhook_url:
+    if settings.telegram.webhook_url:
         # python-telegram-bot answers 403 to a POST without this secret in its header
-        app.run_webhook(listen=settings.telegram_webhook_listen,
-                        port=settings.telegram_webhook_port, url_path="telegram",
-                        webhook_url=settings.telegram_webhook_url.rstrip("/") + "/telegram",
+        app.run_webhook(listen=settings.telegram.webhook_listen,
+                        port=settings.telegram.webhook_port, url_path="telegram",
+                        webhook_url=settings.telegram.webhook_url.rstrip("/") + "/telegram",
                         secret_token=hook_secret, allowed_updates=Update.ALL_TYPES)
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)

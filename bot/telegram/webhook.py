@@ -9,7 +9,8 @@ import stat
 import tempfile
 from pathlib import Path
 
-from bot.config import WEBHOOK_SECRET, Settings
+from bot.config import Settings
+from bot.config.telegram import WEBHOOK_SECRET
 from bot.errors import ConfigError
 
 SECRET_FILE = "telegram-webhook-secret"
@@ -17,8 +18,8 @@ SECRET_FILE = "telegram-webhook-secret"
 
 def secret(settings: Settings) -> str:
     """TANYA_TELEGRAM_WEBHOOK_SECRET, else the one kept in TANYA_HOME (made on first use)."""
-    if settings.telegram_webhook_secret is not None:
-        return settings.telegram_webhook_secret.get_secret_value()
+    if settings.telegram.webhook_secret is not None:
+        return settings.telegram.webhook_secret.get_secret_value()
     path = settings.home / SECRET_FILE
     if not path.exists():
         _create(path)

