@@ -18,8 +18,8 @@ class AnswerSettings:
     search: SearchSettings = field(default_factory=SearchSettings)
     max_tokens: int = 200
     timeout_s: float = 120.0
-    # Measured with multilingual-e5-small on real drafts (docs: Benchmarks): right claim-passage pairs
-    # score 0.82 or more (5th percentile), unrelated pairs about 0.73 (median).
+    # Measured with multilingual-e5-small on real drafts (docs: Benchmarks): right claim-
+    # passage pairs score 0.82 or more (5th percentile), unrelated pairs about 0.73 (median).
     min_similarity: float = 0.80
     selfcheck: bool = True  # ask the model whether the passages say what it wrote
     render_quotes: bool = True  # a quote in another language gets a checked rendering
