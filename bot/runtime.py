@@ -7,8 +7,8 @@ from pathlib import Path
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.pipeline import models
-from bot.pipeline.llm import Generator, LlamaCppGenerator, OpenAIServerGenerator
-from bot.pipeline.pool import ServerPool
+from bot.pipeline.backends import BACKENDS as GENERATORS
+from bot.pipeline.llm import Generator, GeneratorSpec
 from index.embedding import E5_MODEL, Embedder, fingerprint, known_prefixes
 from index.embedding.backends import BACKENDS, EmbedderSpec, UnsupportedModelError
 from index.store import IndexStore
@@ -66,16 +66,24 @@ def check_embedder(store: IndexStore, embedder: Embedder, cache: Path | None = N
     store.meta.check_space(store.index_dir, fingerprint.space(embedder, cache), None)
 
 
+def generator_backend(settings: Settings, model: str | None = None) -> str:
+    """TANYA_LLM_BACKEND, `auto` resolved: openai when TANYA_LLM_URL is set and no model is
+    named for this run (--model), else llama-cpp."""
+    if settings.model.backend != "auto":
+        return settings.model.backend
+    return "openai" if settings.model.url and model is None else "llama-cpp"
+
+
 def model_label(settings: Settings, model: str | None = None) -> str:
     """The model `generator` would load, as the user named it (for messages)."""
-    if settings.model.url and model is None:
+    if generator_backend(settings, model) == "openai":
         return f"{settings.model.server_model} @ {settings.model.url}"
     return model or settings.model.name
 
 
 def first_use_notice(settings: Settings, model: str | None = None) -> str | None:
     """A line to show while a preset is joined and verified for its first use, else None."""
-    if settings.model.url and model is None:
+    if generator_backend(settings, model) != "llama-cpp":
         return None
     preset = models.PRESETS.get(model or settings.model.name)
     if preset is None or not models.installed(preset) or models.prepared(preset,
@@ -85,19 +93,10 @@ def first_use_notice(settings: Settings, model: str | None = None) -> str | None
 
 
 def generator(settings: Settings, model: str | None = None) -> Generator:
-    """A model server client when TANYA_LLM_URL is set, else llama.cpp in this process."""
-    if settings.model.url and model is None:
-        key = settings.model.api_key.get_secret_value() if settings.model.api_key else None
-        urls = settings.llm_urls
-        if len(urls) == 1:
-            return OpenAIServerGenerator(urls[0], settings.model.server_model, api_key=key,
-                                         timeout_s=settings.model.timeout_s)
-        # In a pool a failing server is skipped at once; waiting to retry it is the pool's job.
-        return ServerPool([OpenAIServerGenerator(u, settings.model.server_model, api_key=key,
-                                                 timeout_s=settings.model.timeout_s, retries=0)
-                           for u in urls])
-    spec = model or settings.model.name
-    path = models.resolve(spec, settings.models_dir)
-    name = spec if spec in models.PRESETS else Path(path).name
-    return LlamaCppGenerator(path, name, n_ctx=settings.model.context,
-                             n_threads=settings.model.threads)
+    """The generator of the registered backend (bot.pipeline.backends) TANYA_LLM_BACKEND
+    names: by default a model server client when TANYA_LLM_URL is set, else llama.cpp."""
+    llm = settings.model
+    spec = GeneratorSpec(model or llm.name, tuple(settings.llm_urls), llm.server_model,
+                         llm.api_key.get_secret_value() if llm.api_key else None,
+                         llm.timeout_s, llm.context, llm.threads, settings.models_dir)
+    return GENERATORS[generator_backend(settings, model)](spec)

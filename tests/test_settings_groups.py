@@ -37,8 +37,8 @@ SHARED: list[tuple[str, type[Any], str]] = [
     ("TANYA_ANSWER_MIN_ACCURACY", AnswerSettings, "sure_accuracy"),
 ]
 
-# Every variable of the flat Settings before the groups (commit 792b6b0), a value other than
-# its default, and where that value must land.
+# Every variable (those of the flat Settings before the groups, commit 792b6b0, and
+# TANYA_LLM_BACKEND since), a value other than its default, and where that value must land.
 VARIABLES: list[tuple[str, str, tuple[str, ...], Any]] = [
     ("TANYA_HOME", "/srv/tanya", ("home",), Path("/srv/tanya")),
     ("TANYA_EMBED_MODEL", "some/model", ("embedding", "model"), "some/model"),
@@ -60,6 +60,7 @@ VARIABLES: list[tuple[str, str, tuple[str, ...], Any]] = [
     ("TANYA_SEARCH_CANDIDATES", "33", ("search", "candidates"), 33),
     ("TANYA_SEARCH_DENSE_WEIGHT", "0.3", ("search", "dense_weight"), 0.3),
     ("TANYA_MODEL", "x.gguf", ("model", "name"), "x.gguf"),
+    ("TANYA_LLM_BACKEND", "openai", ("model", "backend"), "openai"),
     ("TANYA_LLM_URL", "http://l:2", ("model", "url"), "http://l:2"),
     ("TANYA_LLM_MODEL", "served-name", ("model", "server_model"), "served-name"),
     ("TANYA_LLM_API_KEY", "key-1", ("model", "api_key"), SecretStr("key-1")),

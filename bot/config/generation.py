@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from bot.config.flat import prefixed
+from bot.pipeline.backends import BACKENDS
 from bot.pipeline.evidence import EvidenceSettings
 from bot.pipeline.settings import AnswerSettings
 
@@ -22,6 +23,10 @@ class ModelGroup(BaseModel):
     name: str = Field("qwen2.5-coder-1.5b", validation_alias="model", description=(
         "Language model: a preset (see `tanya models list`), a path to a .gguf file, or "
         "hf:REPO/FILE.gguf (downloaded once; needs internet)."))
+    backend: str = Field("auto", description=(
+        "How the language model runs: llama-cpp (TANYA_MODEL in this process) or openai (the "
+        "servers of TANYA_LLM_URL). auto: openai when TANYA_LLM_URL is set (and a command is "
+        "given no --model), else llama-cpp."))
     url: str | None = Field(None, description=(
         "Base URL of an OpenAI-compatible server (llama.cpp server, vLLM, Ollama), or several "
         "separated by commas (each answer goes to the least busy; a failing one is skipped for "
@@ -33,6 +38,14 @@ class ModelGroup(BaseModel):
     threads: int | None = Field(None, ge=1,
                                 description="CPU threads for llama.cpp (default: all cores).")
     context: int = Field(4096, ge=512, description="llama.cpp context window in tokens.")
+
+    @field_validator("backend")
+    @classmethod
+    def _backend(cls, value: str) -> str:
+        known = ["auto", *BACKENDS]
+        if value not in known:
+            raise ValueError(f"must be one of {', '.join(known)} (bot.pipeline.backends)")
+        return value
 
 
 class EvidenceGroup(BaseModel):

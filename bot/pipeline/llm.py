@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -72,6 +73,20 @@ class Generator(Protocol):
         """Yield text pieces as the model produces them (greedy decoding); when `scores` is
         given, append each generated token's text and log-probability to it, if known."""
         ...
+
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    """What a backend (bot.pipeline.backends) is built from: TANYA_MODEL and TANYA_LLM_*."""
+
+    model: str  # a preset, a .gguf path or hf:REPO/FILE.gguf (TANYA_MODEL or this run's)
+    urls: tuple[str, ...]  # the servers of TANYA_LLM_URL
+    server_model: str
+    api_key: str | None
+    timeout_s: float
+    context: int
+    threads: int | None
+    cache_dir: Path  # where model files are assembled
 
 
 class LlamaCppGenerator:
