@@ -88,7 +88,7 @@ def test_the_screenshot_script_says_in_one_line_when_chromium_is_missing(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from scripts import telegram_screenshot as shot
 
-    monkeypatch.setattr(shot.shutil, "which", lambda name: None)
+    monkeypatch.setattr("shutil.which", lambda name: None)
     with pytest.raises(SystemExit) as stop:
         shot.browser()
     assert "chromium not found" in str(stop.value) and "\n" not in str(stop.value)
