@@ -13,7 +13,10 @@ news) are never fitted on: the report gives, per group, where the questions fall
 each band's accuracy and calibration error. Run:
 
     .venv/bin/python -m benchmarks.calibrate FIT.pkl [...] --judge DEV.pkl [...]
-        [--export [FILE]] [--without SIGNAL ...] [--json]
+        [--export [FILE]] [--without SIGNAL ...] [--json] [--png FILE]
+
+`--png FILE` draws where the questions fall by band, per source, as a chart
+(docs/img/certainty-bands.png in the docs).
 
 Refit whenever the model, a prompt or the embedder changes; fitting takes seconds, the
 records' runs take the time.
@@ -174,6 +177,63 @@ def report(records: Sequence[Record]) -> dict[str, Any]:
     return out
 
 
+# Each band's colour in the chart; a near miss (a question the articles do not answer) shown
+# as `sure` or `likely` is a wrong answer, so it takes that band's wrong colour.
+BAND_COLOURS = {"sure right": "#1a7f37", "likely right": "#7cc98a", "sure wrong": "#b4232c",
+                "likely wrong": "#f08c7e", "unsure": "#a8b3bd", "not found": "#e3e7eb"}
+ANSWERABLE = {"sure right": "sure_right", "likely right": "likely_right",
+              "sure wrong": "sure_wrong", "likely wrong": "likely_wrong", "unsure": "unsure",
+              "not found": "not_found"}
+NEAR_MISS = {"sure wrong": "un_sure", "likely wrong": "un_likely", "unsure": "un_unsure",
+             "not found": "un_not_found"}
+
+
+def draw(levels: dict[float, dict[str, dict[str, Any]]], path: Path) -> None:
+    """A horizontal stacked bar per source and kind of question (answerable, near misses):
+    the share of its questions in each band, one panel per level, written to `path`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n_bars = max(sum(1 + bool(row["unanswerable"]) for row in rows.values())
+                 for rows in levels.values())
+    fig, axes = plt.subplots(len(levels), 1, squeeze=False,
+                             figsize=(9, 1.2 + 0.42 * n_bars * len(levels)))
+    for ax, (level, rows) in zip(axes[:, 0], levels.items(), strict=True):
+        bars: list[tuple[str, dict[str, int]]] = []
+        for g, row in rows.items():
+            bars.append((f"{g}, answerable ({row['answerable']})",
+                         {band: row[key] for band, key in ANSWERABLE.items()}))
+            if row["unanswerable"]:
+                bars.append((f"{g}, near misses ({row['unanswerable']})",
+                             {band: row[key] for band, key in NEAR_MISS.items()}))
+        bars.reverse()  # the first source on top
+        for band, colour in BAND_COLOURS.items():
+            left = [sum(c.get(b, 0) for b in list(BAND_COLOURS)[:list(BAND_COLOURS).index(band)])
+                    / max(1, sum(c.values())) for _, c in bars]
+            width = [c.get(band, 0) / max(1, sum(c.values())) for _, c in bars]
+            drawn = ax.barh([name for name, _ in bars], width, left=left, color=colour,
+                            edgecolor="white", linewidth=0.5, label=band)
+            ax.bar_label(drawn, labels=[str(c.get(band, 0)) if w >= 0.04 else ""
+                                        for (_, c), w in zip(bars, width, strict=True)],
+                         label_type="center", fontsize=7,
+                         color="white" if band in ("sure right", "sure wrong") else "black")
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("share of the questions (counts in the bars)")
+        ax.set_title(f"Where the questions fall by certainty (TANYA_ANSWER_MIN_ACCURACY={level})",
+                     fontsize=10)
+        ax.tick_params(axis="y", labelsize=8)
+        ax.spines[["top", "right"]].set_visible(False)
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, ncols=len(BAND_COLOURS), loc="lower center", fontsize=7,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
 def main() -> None:
     """Command line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -186,6 +246,7 @@ def main() -> None:
     ap.add_argument("--levels", type=float, nargs="*", default=[0.95],
                     help="values of TANYA_ANSWER_MIN_ACCURACY to report")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--png", type=Path, help="also draw the bands per source to this file")
     args = ap.parse_args()
     emb = BundledE5Embedder()
     plain = AnswerSettings()
@@ -216,6 +277,8 @@ def main() -> None:
     if args.export:
         args.export.write_text(json.dumps(calibrator.to_json(cal), indent=1) + "\n",
                                encoding="utf-8")
+    if args.png:
+        draw(result["levels"], args.png)
     if args.json:
         print(json.dumps(result, default=str))
         return

@@ -56,3 +56,14 @@ def test_the_export_gives_the_same_probabilities_at_run_time(tmp_path: Path) -> 
     auc = np.mean([a > b for a, yy in zip(right, y, strict=True) if yy
                    for b, zz in zip(right, y, strict=True) if not zz])
     assert auc > 0.9  # the fit learned the signal
+
+
+def test_the_chart_draws_each_source_and_its_near_misses(tmp_path: Path) -> None:
+    row = {"answerable": 70, "unanswerable": 20, "sure_right": 0, "sure_wrong": 0,
+           "likely_right": 17, "likely_wrong": 2, "unsure": 49, "not_found": 2, "un_sure": 0,
+           "un_likely": 1, "un_unsure": 18, "un_not_found": 1}
+    path = tmp_path / "img" / "bands.png"
+    calibrate.draw({0.95: {"fit-en:facqa": row, "news-en:news": {**row, "unanswerable": 0}}},
+                   path)
+    assert path.read_bytes().startswith(b"\x89PNG")
+    assert set(calibrate.NEAR_MISS) <= set(calibrate.BAND_COLOURS) == set(calibrate.ANSWERABLE)

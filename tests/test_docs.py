@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.conftest import REPO
 
 README_MAX_LINES = 250
@@ -51,3 +53,42 @@ def test_the_readme_links_into_docs_resolve() -> None:
     assert any(t.startswith("docs/") for t in targets)
     missing = [t for t in targets if not (REPO / t).is_file()]
     assert not missing, f"README.md links to files that do not exist: {missing}"
+
+
+# The pictures of the docs and the pages that show them (each drawn by a committed script:
+# benchmarks/calibrate.py --png, scripts/telegram_screenshot.py).
+PICTURES = {"img/certainty-bands.png": "benchmarks.md", "img/telegram-answer.png": "telegram.md"}
+
+
+def test_the_pictures_exist_and_their_pages_show_them() -> None:
+    for picture, page in PICTURES.items():
+        data = (REPO / "docs" / picture).read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5000, picture
+        text = (REPO / "docs" / page).read_text(encoding="utf-8")
+        assert f"]({picture})" in text, f"docs/{page} does not show {picture}"
+
+
+def test_the_screenshot_page_holds_the_bots_own_answer_html() -> None:
+    from bot.telegram import render as tr
+    from bot.telegram.app import answer_buttons
+    from scripts import telegram_screenshot as shot
+
+    answer = shot.fixed_answer()
+    page = shot.page(answer)
+    messages = tr.pack(tr.answer_blocks(answer))
+    assert messages and all(m in page for m in messages)
+    assert answer.certainty == "likely" and answer.text.startswith("The articles suggest: ")
+    assert "<blockquote>The sentence it rests on, [1]: “Farmers in Sukamulya" in page
+    assert '<a href="https://kabar-nusantara.example.id/rice-sukamulya">' in page
+    assert all(f"<span>{b.text}</span>" in page
+               for line in answer_buttons("1").inline_keyboard for b in line)
+
+
+def test_the_screenshot_script_says_in_one_line_when_chromium_is_missing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from scripts import telegram_screenshot as shot
+
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    with pytest.raises(SystemExit) as stop:
+        shot.browser()
+    assert "chromium not found" in str(stop.value) and "\n" not in str(stop.value)

@@ -53,6 +53,13 @@ def file_url(api_url: str) -> str:
     return f"{head}/file/bot{tail}" if sep else api_url
 
 
+def answer_buttons(key: str) -> InlineKeyboardMarkup:
+    """The buttons under an answer: its quoted passages, and further hits."""
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton("Sources", callback_data=f"src:{key}"),
+        InlineKeyboardButton("More", callback_data=f"more:{key}")]])
+
+
 class TanyaBot:
     """Handlers and the question queue of one bot process."""
 
@@ -183,10 +190,7 @@ class TanyaBot:
                                      "is unavailable.")
             return
         key = self.conversations.add(job.chat_id, answer)
-        buttons = InlineKeyboardMarkup([[
-            InlineKeyboardButton("Sources", callback_data=f"src:{key}"),
-            InlineKeyboardButton("More", callback_data=f"more:{key}")]])
-        await stream.finish(answer, buttons if answer.evidence else None)
+        await stream.finish(answer, answer_buttons(key) if answer.evidence else None)
 
     async def _say(self, chat_id: int, text: str, reply_to: int | None = None) -> None:
         await with_retry(lambda: self.app.bot.send_message(chat_id, text,
