@@ -143,10 +143,11 @@ def test_first_use_notice_until_the_preset_is_prepared(fake: FakeSetup) -> None:
     fake.install()
     assert runtime.first_use_notice(settings) == \
         "preparing model fake-split (first use, a few seconds)…"
+    served = flat_settings(model="fake-split", home=fake.cache.parent / "home", llm_url="http://h")
+    assert runtime.first_use_notice(served) is None  # the servers' model: nothing to prepare here
     resolve("fake-split", settings.models_dir)
     assert runtime.first_use_notice(settings) is None
     assert runtime.first_use_notice(flat_settings(model="x.gguf")) is None
-    assert runtime.first_use_notice(settings.model_copy(update={"llm_url": "http://h"})) is None
 
 
 def test_unreadable_note_means_hash_again(fake: FakeSetup) -> None:

@@ -50,7 +50,8 @@ def test_the_reference_question_is_answered_with_what_the_article_says(engine: E
 
 def test_the_telegram_answer_carries_its_citation(engine: Engine) -> None:
     with FakeTelegram(token=TOKEN) as tg:
-        settings = engine.settings.model_copy(update={"telegram_api_url": f"{tg.url}/bot"})
+        telegram = engine.settings.telegram.model_copy(update={"api_url": f"{tg.url}/bot"})
+        settings = engine.settings.model_copy(update={"telegram": telegram})
         bot = TanyaBot(engine, settings)
 
         async def scenario() -> None:
