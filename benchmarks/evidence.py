@@ -90,7 +90,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--groups", nargs="+", choices=GROUPS, default=["news-en"])
     ap.add_argument("--words", type=int, nargs="+",
-                    default=[Settings.model_fields["answer_passage_words"].default])
+                    default=[EvidenceSettings.words_per_passage])
     ap.add_argument("--passages", type=int, default=EvidenceSettings().passages)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--keep", type=Path, help="reuse the indexes kept here by benchmarks.answer")
