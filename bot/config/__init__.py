@@ -19,7 +19,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from bot.config.flat import FlatEnv
+from bot.config.flat import FlatEnv, split_commas
 from bot.config.generation import AnswerGroup, EvidenceGroup, ModelGroup
 from bot.config.retrieval import ChunkGroup, EmbeddingGroup, SearchGroup, SourcesGroup
 from bot.config.telegram import TelegramGroup
@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     @property
     def embed_urls(self) -> list[str]:
         """The embedding servers of TANYA_EMBED_URL (comma-separated), none when unset."""
-        return [u.strip() for u in (self.embedding.url or "").split(",") if u.strip()]
+        return split_commas(self.embedding.url)
 
     @property
     def embed_kind(self) -> str:
@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     @property
     def llm_urls(self) -> list[str]:
         """The model servers of TANYA_LLM_URL (comma-separated), none when unset."""
-        return [u.strip() for u in (self.model.url or "").split(",") if u.strip()]
+        return split_commas(self.model.url)
 
     @property
     def conversations_db(self) -> Path:

@@ -48,10 +48,20 @@ def variable(settings: type[BaseSettings], loc: tuple[int | str, ...]) -> str:
                 PREFIX + "_".join(str(part) for part in loc).upper())
 
 
+def split_commas(value: str | None) -> list[str]:
+    """`a, b,c` as ["a", "b", "c"] (empty entries dropped); none for None."""
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
 def comma_list(value: object) -> object:
-    """`a, b,c` as ["a", "b", "c"] (empty entries dropped); other values unchanged."""
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
+    """A comma-separated string as its list (`split_commas`); other values unchanged."""
+    return split_commas(value) if isinstance(value, str) else value
+
+
+def one_of(value: str, known: list[str], registry: str) -> str:
+    """The value when it is one of the known names, else an error that lists them."""
+    if value not in known:
+        raise ValueError(f"must be one of {', '.join(known)} ({registry})")
     return value
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
-from bot.config.flat import prefixed
+from bot.config.flat import one_of, prefixed
 from bot.pipeline.backends import BACKENDS
 from bot.pipeline.evidence import EvidenceSettings
 from bot.pipeline.settings import AnswerSettings
@@ -42,10 +42,7 @@ class ModelGroup(BaseModel):
     @field_validator("backend")
     @classmethod
     def _backend(cls, value: str) -> str:
-        known = ["auto", *BACKENDS]
-        if value not in known:
-            raise ValueError(f"must be one of {', '.join(known)} (bot.pipeline.backends)")
-        return value
+        return one_of(value, ["auto", *BACKENDS], "bot.pipeline.backends")
 
 
 class EvidenceGroup(BaseModel):

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from bot.config.flat import CommaList, prefixed
+from bot.config.flat import CommaList, one_of, prefixed
 from index.chunking import ChunkSettings
 from index.embedding import DEFAULT_MODEL
 from index.embedding.backends import BACKENDS
@@ -57,10 +57,7 @@ class EmbeddingGroup(BaseModel):
     @field_validator("backend")
     @classmethod
     def _backend(cls, value: str) -> str:
-        known = ["auto", *BACKENDS]
-        if value not in known:
-            raise ValueError(f"must be one of {', '.join(known)} (index.embedding.backends)")
-        return value
+        return one_of(value, ["auto", *BACKENDS], "index.embedding.backends")
 
 
 class ChunkGroup(BaseModel):
