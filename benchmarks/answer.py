@@ -11,6 +11,9 @@ phrase. Run:
     .venv/bin/python -m benchmarks.answer --groups news-en fit-en [--limit N]
         [--records FILE.pkl] [--keep DIR] [--json]
 
+`--resume` keeps the records already in `--records` and asks only the questions not in them, so
+a long run that stopped goes on where it was.
+
 `--rejudge FILE.pkl [...]` judges the drafts of earlier runs' records again with the current
 decision and calibration (TANYA_ANSWER_CALIBRATION), without the model: minutes, not hours.
 """
@@ -35,7 +38,7 @@ from bot.config import Settings
 from bot.config.generation import ModelGroup
 from bot.evaluation.runner import build_index, contains_answer
 from bot.evaluation.sets import QASet
-from bot.pipeline import models, prompts, when, wording
+from bot.pipeline import lexical, models, prompts, scales, when, wording
 from bot.pipeline.answer import Answer, answer
 from bot.pipeline.decision import is_refusal, judge
 from bot.pipeline.llm import LlamaCppGenerator
@@ -133,6 +136,8 @@ def rejudge(records: Sequence[Record], emb: Embedder, settings: AnswerSettings) 
         a = r.answer
         if a.evidence:
             asked = a.standalone_question
+            a = replace(a, draft=scales.repaired(a.draft, [e.text for e in a.evidence],
+                                                 lexical.family(lexical.language(asked))))
             j = judge(asked, when.read(asked, date.today()), a.evidence, a.draft, emb, settings,
                       cut="cut_after_s" in a.timings, scores=a.token_scores,
                       self_yes=a.signals.get("self_yes", math.nan))
@@ -163,6 +168,8 @@ def main() -> None:
     ap.add_argument("--groups", nargs="+", choices=GROUPS, default=["news-en"])
     ap.add_argument("--limit", type=int, default=None, help="questions per group")
     ap.add_argument("--records", type=Path, help="pickle every question's Answer here")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the records already in --records and ask only the rest")
     ap.add_argument("--keep", type=Path, help="keep the indexes here and reuse them next time")
     ap.add_argument("--rejudge", type=Path, nargs="+", metavar="FILE.pkl",
                     help="judge the drafts of stored records again; no model")
@@ -180,13 +187,18 @@ def main() -> None:
     gen = LlamaCppGenerator(models.resolve(args.preset, Settings().models_dir), args.preset)
     tmpl = prompts.load()
     records: list[Record] = []
+    if args.resume and args.records and args.records.exists():
+        records = load_records([args.records])
+    done = {(r.asked.group, r.asked.item.question) for r in records}
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
         stores: dict[str, IndexStore] = {}
         for group in args.groups:
-            asked = questions(group, args.limit)
-            mine: list[Record] = []
+            asked = [a for a in questions(group, args.limit)
+                     if (group, a.item.question) not in done]
+            mine = [r for r in records if r.asked.group == group]
+            records = [r for r in records if r.asked.group != group]
             for a in asked:
                 if a.corpus not in stores:
                     stores[a.corpus] = open_index(a.corpus, asked, folder, emb)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from bot.pipeline import lexical, rendering, selfcheck, when, wording
+from bot.pipeline import lexical, rendering, scales, selfcheck, when, wording
 from bot.pipeline.calibrator import Certainty
 from bot.pipeline.citations import Citation, Verdict
 from bot.pipeline.decision import REFUSAL, is_refusal, judge
@@ -144,7 +144,8 @@ def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: G
         settings = replace(settings, calibration=None)
     scores: Scores = []
     asking = messages_for(asked, evidence, prompts)
-    draft = _generate(asking, generator, settings, events, timings, scores)
+    draft = scales.repaired(_generate(asking, generator, settings, events, timings, scores),
+                            [e.text for e in evidence], lexical.family(lexical.language(asked)))
     checked = math.nan
     if settings.selfcheck and "cut_after_s" not in timings and not is_refusal(draft):
         t4 = time.perf_counter()

@@ -89,9 +89,9 @@ def quoted(text: str) -> str:
 
 
 # Scale words, Indonesian and English: "10 ribu" = 10,000; "1 miliar" = "1 billion".
-_SCALES = {"ribu": 3, "rb": 3, "thousand": 3, "juta": 6, "jt": 6, "million": 6, "mn": 6,
+SCALES = {"ribu": 3, "rb": 3, "thousand": 3, "juta": 6, "jt": 6, "million": 6, "mn": 6,
            "miliar": 9, "milyar": 9, "billion": 9, "bn": 9, "triliun": 12, "trillion": 12}
-_SCALED = re.compile(r"(\d+(?:[.,]\d+)*)(?:\s*(" + "|".join(_SCALES) + r")\b)?", re.IGNORECASE)
+_SCALED = re.compile(r"(\d+(?:[.,]\d+)*)(?:\s*(" + "|".join(SCALES) + r")\b)?", re.IGNORECASE)
 
 
 def numbers(text: str) -> set[str]:
@@ -99,7 +99,7 @@ def numbers(text: str) -> set[str]:
     words applied ("10 ribu" == "10 thousand" == 10000; "1 miliar" != "1 million")."""
     out = set()
     for raw, scale in _SCALED.findall(text):
-        out.add(_scaled(raw, _SCALES[scale.lower()]) if scale else
+        out.add(scaled(raw, SCALES[scale.lower()]) if scale else
                 re.sub(r"[.,]", "", raw).lstrip("0") or "0")
     return out
 
@@ -132,16 +132,27 @@ def spelling(word: str) -> str:
     return out
 
 
-def _scaled(raw: str, power: int) -> str:
-    """'1,5' juta -> 1500000. A last separator before exactly three digits groups thousands
-    (1.500 juta); any other is the decimal mark (1,5 juta = 1.5 million)."""
+def _split(raw: str) -> tuple[str, str]:
+    """A number's whole digits and decimals. A last separator before exactly three digits
+    groups thousands (1.500); any other is the decimal mark (1,5 = 1.5)."""
     head, sep, tail = raw.replace(",", ".").rpartition(".")
     if not sep or len(tail) == 3:
-        whole, frac = re.sub(r"[.,]", "", raw), ""
-    else:
-        whole, frac = head.replace(".", ""), tail
-    digits = whole + (frac + "0" * power)[:power]  # decimals past the scale are cut off
+        return re.sub(r"[.,]", "", raw), ""
+    return head.replace(".", ""), tail
+
+
+def scaled(raw: str, power: int) -> str:
+    """'1,5' juta -> 1500000 (decimals past the scale are cut off)."""
+    whole, frac = _split(raw)
+    digits = whole + (frac + "0" * power)[:power]
     return digits.lstrip("0") or "0"
+
+
+def mantissa(raw: str) -> str:
+    """A number's digits, whichever marks it is written with: '1,3' and '1.3' are '1.3',
+    '1.135,4' and '1,135.4' are '1135.4'."""
+    whole, frac = _split(raw)
+    return (whole.lstrip("0") or "0") + ("." + frac if frac else "")
 
 
 def names(text: str) -> set[str]:
