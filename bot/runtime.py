@@ -46,6 +46,14 @@ def served_embedder(settings: Settings) -> Embedder:
                           prefixes=prefixes, batch_size=emb.batch_size, timeout_s=emb.timeout_s)
 
 
+def index_backend(settings: Settings) -> tuple[str, str]:
+    """("postgresql", the masked URL) with TANYA_DATABASE_URL, else ("embedded", the folder)."""
+    database = settings.database
+    if database is not None:
+        return "postgresql", database.masked
+    return "embedded", str(settings.index_dir)
+
+
 def open_index(settings: Settings, embedder: Embedder | None = None) -> IndexStore:
     """The live index, checked against the configured embedding model; with the embedder,
     also against what it gives (dimension, probe vectors: index.embedding.fingerprint)."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,6 +19,9 @@ from tests.fakes import (
     HashingEmbedder,
     ScriptedGenerator,
 )
+
+if TYPE_CHECKING:
+    from tests.pg import TestServer
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -103,3 +106,25 @@ def use_fake_engine(monkeypatch: pytest.MonkeyPatch, gen: ScriptedGenerator) -> 
         return Engine(s, HashingEmbedder(), gen, s.answering(passages))
 
     monkeypatch.setattr(Engine, "open", staticmethod(open_engine))
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestServer]:
+    """A real PostgreSQL with pgvector, started once per session (tests/pg.py)."""
+    from tests.pg import TestServer
+
+    server = TestServer(tmp_path_factory.mktemp("postgres"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: TestServer) -> Iterator[str]:
+    """The URL of a fresh empty database on the test server, dropped after the test."""
+    url = pg_server.database()
+    try:
+        yield url
+    finally:
+        pg_server.drop(url)
