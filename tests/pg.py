@@ -13,10 +13,16 @@ import os
 import warnings
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 
 _names = itertools.count(1)
+
+
+def database_name(url: str) -> str:
+    """The database a URL names (its path; the host may be a socket folder in the query)."""
+    return urlsplit(url).path.lstrip("/")
 
 
 class TestServer:
@@ -58,7 +64,7 @@ class TestServer:
 
     def drop(self, url: str) -> None:
         """Drop a database made by `database()`, closing its connections first."""
-        name = url.rsplit("/", 1)[1].split("?", 1)[0]
+        name = database_name(url)
         with self.admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
