@@ -21,7 +21,12 @@ from bot.engine import Engine
 from index.backend import open_store
 from index.chunking import ChunkSettings
 from index.embedding import fingerprint
-from index.errors import ArticleNotFoundError, IndexBusyError, IndexMismatchError
+from index.errors import (
+    ArticleNotFoundError,
+    DatabaseError,
+    IndexBusyError,
+    IndexMismatchError,
+)
 from index.filters import Filters, build
 from index.postgres.connect import LOCK_SPACE, WRITER_LOCK
 from index.postgres.store import PgStore
@@ -305,3 +310,16 @@ def test_an_empty_database_says_to_sync_first(pg_url: str,
     result = runner.invoke(app, ["index", "status"])
     assert result.exit_code == 1 and "no index at postgresql://" in result.stderr
     assert "tanya index sync" in result.stderr
+
+
+def test_a_value_the_server_refuses_is_one_line(pg_url: str, tmp_path: Path) -> None:
+    source = tmp_path / "nul.jsonl"
+    source.write_text(json.dumps({"id": "ok", "text": "A plain article about kites."}) + "\n"
+                      + json.dumps({"id": "nul", "text": "PostgreSQL text holds no \u0000."})
+                      + "\n", encoding="utf-8")
+    db = Database(pg_url)
+    with pytest.raises(DatabaseError) as caught:
+        sync(db, [str(source)], HashingEmbedder(), ChunkSettings(), SourceLimits())
+    assert str(caught.value).startswith("PostgreSQL at postgresql://postgres:***@")
+    assert "\n" not in str(caught.value)
+    assert list(stored(db)) == ["ok"], "the article before it was kept"

@@ -9,6 +9,8 @@ WRITER_LOCK for the index writer; a new user of advisory locks takes the next n.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from index.errors import DatabaseError
@@ -73,3 +75,14 @@ def open_database(url: str, *, autocommit: bool = True) -> psycopg.Connection[An
         conn.close()
         raise
     return conn
+
+
+@contextmanager
+def translated(url: str) -> Iterator[None]:
+    """Turn a driver error inside the block (a lost connection, a value the server refuses)
+    into one DatabaseError line naming the server by its masked URL."""
+    pg = driver()
+    try:
+        yield
+    except pg.Error as exc:
+        raise DatabaseError(f"PostgreSQL at {mask(url)} failed: {reason(exc, url)}") from None

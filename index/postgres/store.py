@@ -16,7 +16,7 @@ from index.embedding import Embedder, Vectors
 from index.errors import ArticleNotFoundError, IndexNotFoundError
 from index.filters import Filters
 from index.postgres import textsearch
-from index.postgres.connect import open_database
+from index.postgres.connect import open_database, translated
 from index.postgres.filtering import chunk_restriction
 from index.postgres.urls import Database
 from index.records import Article, Hit
@@ -125,7 +125,7 @@ class PgStore:
         restrict, params = chunk_restriction(filters)
         sql = dense_sql(restrict)
         vector = query.reshape(-1).astype("float32")
-        with self._lock, self._conn.transaction():
+        with translated(self.database.url), self._lock, self._conn.transaction():
             self._conn.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
                                " set_config('hnsw.ef_search', %s, true)",
                                (str(min(1000, max(EF_SEARCH, k))),))
@@ -144,7 +144,7 @@ class PgStore:
             f"SELECT c.id, ts_rank_cd('{RANK_WEIGHTS}', c.tsv, q.query, {RANK_NORMALIZATION}) "
             "AS s FROM chunks c JOIN q ON c.tsconfig = q.cfg WHERE c.tsv @@ q.query"
             f"{' AND ' + restrict if restrict else ''} ORDER BY s DESC, c.id LIMIT %s")
-        with self._lock:
+        with translated(self.database.url), self._lock:
             rows = self._conn.execute(sql, (query, list(self._configs), *params, k)).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 
@@ -152,20 +152,20 @@ class PgStore:
         """Hits (score 0, no ranks) for the given chunk ids, keyed by id."""
         if not ids:
             return {}
-        with self._lock:
+        with translated(self.database.url), self._lock:
             rows = self._conn.execute(_HITS, (list(ids),)).fetchall()
         return {int(r[0]): Hit(int(r[0]), r[1], r[2], r[3], r[4], r[5], 0.0, r[6], r[7], r[8],
                                None, None) for r in rows}
 
     def articles(self) -> Iterator[StoredArticle]:
         """Every stored article with its hash and chunk count."""
-        with self._lock:
+        with translated(self.database.url), self._lock:
             found = list(iter_articles(self._conn))
         yield from found
 
     def article(self, article_id: str) -> StoredArticle:
         """One stored article by id."""
-        with self._lock:
+        with translated(self.database.url), self._lock:
             found = list(iter_articles(self._conn, article_id))
         if not found:
             raise ArticleNotFoundError(article_id)
@@ -177,7 +177,7 @@ class PgStore:
 
     def size_bytes(self) -> int:
         """Bytes of the index's tables with their indexes and TOAST data."""
-        with self._lock:
+        with translated(self.database.url), self._lock:
             row = self._conn.execute(
                 "SELECT sum(pg_total_relation_size(t::regclass)) FROM "
                 "unnest(ARRAY['articles', 'chunks', 'index_meta']) AS t").fetchone()

@@ -21,7 +21,7 @@ from index.embedding import Vectors
 from index.embedding.fingerprint import VectorSpace
 from index.errors import ArticleNotFoundError, IndexBusyError
 from index.postgres import textsearch
-from index.postgres.connect import LOCK_SPACE, WRITER_LOCK, open_database
+from index.postgres.connect import LOCK_SPACE, WRITER_LOCK, open_database, translated
 from index.postgres.store import META_COLS, iter_articles, read_meta
 from index.postgres.urls import Database
 from index.records import Article, Chunk
@@ -42,19 +42,20 @@ class PgWriter:
         self.database = database
         self._conn = open_database(database.url)
         try:
-            locked = self._conn.execute("SELECT pg_try_advisory_lock(%s, %s)",
-                                        (LOCK_SPACE, WRITER_LOCK)).fetchone()
-            if not locked or not locked[0]:
-                raise IndexBusyError(f"PostgreSQL advisory lock ({LOCK_SPACE}, {WRITER_LOCK}) "
-                                     f"on {database.masked}")
-            self._configs = textsearch.available(self._conn)
-            self._removing: list[str] = []
-            self._fresh: AbstractContextManager[Any] | None = None
-            if fresh:  # a rebuild: readers keep the old index until it commits
-                self._fresh = self._conn.transaction()
-                self._fresh.__enter__()
-                self._conn.execute("DELETE FROM articles")
-            self.meta = self._open(space, chunking, fresh)
+            with translated(database.url):
+                locked = self._conn.execute("SELECT pg_try_advisory_lock(%s, %s)",
+                                            (LOCK_SPACE, WRITER_LOCK)).fetchone()
+                if not locked or not locked[0]:
+                    raise IndexBusyError(f"PostgreSQL advisory lock ({LOCK_SPACE}, {WRITER_LOCK}) "
+                                         f"on {database.masked}")
+                self._configs = textsearch.available(self._conn)
+                self._removing: list[str] = []
+                self._fresh: AbstractContextManager[Any] | None = None
+                if fresh:  # a rebuild: readers keep the old index until it commits
+                    self._fresh = self._conn.transaction()
+                    self._fresh.__enter__()
+                    self._conn.execute("DELETE FROM articles")
+                self.meta = self._open(space, chunking, fresh)
         except BaseException:
             self._conn.close()
             raise
@@ -96,13 +97,16 @@ class PgWriter:
 
     def catalog(self) -> dict[str, CatalogRow]:
         """source -> id, hash and metadata of every stored article (texts are not loaded)."""
-        rows = self._conn.execute("SELECT source, id, content_hash, url, published, outlet, "
-                                  "language FROM articles").fetchall()
+        with translated(self.database.url):
+            rows = self._conn.execute("SELECT source, id, content_hash, url, published, "
+                                      "outlet, language FROM articles").fetchall()
         return {r[0]: CatalogRow(r[1], r[2], (r[3], r[4], r[5], r[6])) for r in rows}
 
     def articles(self) -> Iterator[StoredArticle]:
         """Every stored article."""
-        yield from list(iter_articles(self._conn))
+        with translated(self.database.url):
+            found = list(iter_articles(self._conn))
+        yield from found
 
     def put(self, article: Article, chunks: Sequence[Chunk], vecs: Vectors) -> None:
         """Insert or replace an article with its chunks and vectors, in one transaction."""
@@ -110,7 +114,7 @@ class PgWriter:
             raise ValueError("one vector per chunk is required")
         config = textsearch.config_for(article.language, self._configs)
         stamp = now_iso()
-        with self._conn.transaction():
+        with translated(self.database.url), self._conn.transaction():
             row = self._conn.execute("SELECT added FROM articles WHERE id = %s FOR UPDATE",
                                      (article.id,)).fetchone()
             self._conn.execute("DELETE FROM articles WHERE id = %s", (article.id,))
@@ -127,31 +131,36 @@ class PgWriter:
 
     def update_metadata(self, article: Article) -> None:
         """Change url, date, outlet, source etc. of an article whose text is unchanged."""
-        self._conn.execute(
-            "UPDATE articles SET source=%s, url=%s, published=%s, outlet=%s, language=%s, "
-            "updated=%s WHERE id=%s",
-            (article.source, article.url, article.published, article.outlet, article.language,
-             now_iso(), article.id))
+        with translated(self.database.url):
+            self._conn.execute(
+                "UPDATE articles SET source=%s, url=%s, published=%s, outlet=%s, language=%s, "
+                "updated=%s WHERE id=%s",
+                (article.source, article.url, article.published, article.outlet,
+                 article.language, now_iso(), article.id))
 
     def remove(self, article_id: str) -> None:
         """Mark an article for deletion at commit; ArticleNotFoundError now if there is none."""
-        if self._conn.execute("SELECT 1 FROM articles WHERE id = %s",
-                              (article_id,)).fetchone() is None:
+        with translated(self.database.url):
+            row = self._conn.execute("SELECT 1 FROM articles WHERE id = %s",
+                                     (article_id,)).fetchone()
+        if row is None:
             raise ArticleNotFoundError(article_id)
         self._removing.append(article_id)
 
     def commit(self, *, synced: bool = True) -> IndexMeta:
         """Delete the marked articles, stamp the sync and end a rebuild's transaction."""
-        with self._conn.transaction():
-            self._conn.execute("DELETE FROM articles WHERE id = ANY(%s)", (self._removing,))
-            # always an update: the row's new version tells readers to reopen (PgStore)
-            self._conn.execute("UPDATE index_meta SET last_sync = CASE WHEN %s THEN %s "
-                               "ELSE last_sync END", (synced, now_iso()))
-        if self._fresh is not None:
-            self._fresh.__exit__(None, None, None)
-            self._fresh = None
+        with translated(self.database.url):
+            with self._conn.transaction():
+                self._conn.execute("DELETE FROM articles WHERE id = ANY(%s)",
+                                   (self._removing,))
+                # always an update: the row's new version tells readers to reopen (PgStore)
+                self._conn.execute("UPDATE index_meta SET last_sync = CASE WHEN %s THEN %s "
+                                   "ELSE last_sync END", (synced, now_iso()))
+            if self._fresh is not None:
+                self._fresh.__exit__(None, None, None)
+                self._fresh = None
+            meta = read_meta(self._conn)
         self._removing = []
-        meta = read_meta(self._conn)
         assert meta is not None  # written when the writer opened
         self.meta = meta
         self._committed = True
