@@ -37,6 +37,7 @@ from index.sources import SourceLimits
 from index.sync import rebuild, remove, sync
 from tests.conftest import REPO, write_md
 from tests.fakes import HashingEmbedder, ScriptedGenerator, fake_answer_settings
+from tests.pg import TestServer, database_name
 
 DATED = REPO / "tests" / "data" / "dated"
 runner = CliRunner()
@@ -323,3 +324,22 @@ def test_a_value_the_server_refuses_is_one_line(pg_url: str, tmp_path: Path) -> 
     assert str(caught.value).startswith("PostgreSQL at postgresql://postgres:***@")
     assert "\n" not in str(caught.value)
     assert list(stored(db)) == ["ok"], "the article before it was kept"
+
+
+def test_a_read_only_role_searches_a_migrated_index(pg_url: str, corpus: Path,
+                                                     pg_server: TestServer) -> None:
+    db = Database(pg_url)
+    run(db, corpus, HashingEmbedder())
+    role = f"reader_{database_name(pg_url)}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN')
+        conn.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"')
+    reader = Database(pg_url.replace("postgres:@", f"{role}:@"))
+    try:
+        assert ids(reader, "Why did Musk leave OpenAI?", 1) == ["musk"]
+        with pytest.raises(DatabaseError, match="permission denied"):
+            remove(reader, ["musk"])
+    finally:
+        pg_server.drop(pg_url)
+        with pg_server.admin() as conn:
+            conn.execute(f'DROP ROLE "{role}"')

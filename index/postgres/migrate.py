@@ -53,13 +53,16 @@ def migrate(conn: psycopg.Connection[Any], where: str) -> list[int]:
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, MIGRATE_LOCK))
         check_pgvector(conn, where)
-        conn.execute(TABLE)
-        have = {int(r[0]) for r in conn.execute("SELECT version FROM schema_version")}
+        row = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+        have = {int(r[0]) for r in conn.execute("SELECT version FROM schema_version")} if (
+            row and row[0]) else set()
         newest = max((m.version for m in known), default=0)
         if have and max(have) > newest:
             raise DatabaseError(f"the database at {where} has schema version {max(have)}, newer "
                                 f"than this tanya knows ({newest}); upgrade tanya")
         applied = []
+        if any(m.version not in have for m in known):
+            conn.execute(TABLE)  # no DDL at all when up to date: a read-only role may connect
         for m in known:
             if m.version not in have:
                 conn.execute(m.sql.encode())  # several statements: no parameters
