@@ -109,15 +109,24 @@ def use_fake_engine(monkeypatch: pytest.MonkeyPatch, gen: ScriptedGenerator) -> 
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestServer]:
-    """A real PostgreSQL with pgvector, started once per session (tests/pg.py)."""
+def pg_server() -> Iterator[TestServer]:
+    """A real PostgreSQL with pgvector, started once per session (tests/pg.py).
+
+    Its folder is not under pytest's basetemp: pytest keeps only the last three of those,
+    so another pytest run starting on the same machine would delete a long session's data
+    folder, and PostgreSQL shuts down when its lock file disappears."""
+    import shutil
+    import tempfile
+
     from tests.pg import TestServer
 
-    server = TestServer(tmp_path_factory.mktemp("postgres"))
+    folder = Path(tempfile.mkdtemp(prefix="tanya-pg-"))
+    server = TestServer(folder)
     try:
         yield server
     finally:
         server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
