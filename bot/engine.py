@@ -21,9 +21,9 @@ from bot.pipeline import prompts as prompt_files
 from bot.pipeline.answer import Answer, Events, Turn, answer
 from bot.pipeline.llm import Generator, Messages, Scores
 from bot.pipeline.settings import AnswerSettings
+from index.backend import Store
 from index.embedding import Embedder
 from index.filters import Filters
-from index.store import IndexStore
 
 # Niceness of the model-loading thread (Linux keeps a nice value per thread).
 LOAD_NICENESS = 10
@@ -88,7 +88,7 @@ class Engine:
         self.prompts = prompt_files.load(settings.prompts_dir)
         self._lock = threading.Lock()
         self._store = runtime.open_index(settings, embedder)
-        self._previous: IndexStore | None = None
+        self._previous: Store | None = None
 
     @classmethod
     def open(cls, settings: Settings, model: str | None = None, passages: int | None = None,
@@ -105,8 +105,9 @@ class Engine:
                                    runtime.model_label(settings, model))
         return cls(settings, runtime.embedder(settings), pending, settings.answering(passages))
 
-    def store(self) -> IndexStore:
-        """The index, reopened when a sync has published a newer generation."""
+    def store(self) -> Store:
+        """The index, reopened when a sync has published a newer generation (PostgreSQL: changed
+        the meta row, or the connection was lost)."""
         with self._lock:
             if self._store.is_stale():
                 # Another thread may still be searching the old generation: it is closed only

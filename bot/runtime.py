@@ -9,9 +9,9 @@ from bot.errors import ConfigError
 from bot.pipeline import models
 from bot.pipeline.backends import BACKENDS as GENERATORS
 from bot.pipeline.llm import Generator, GeneratorSpec
+from index.backend import Store, open_store
 from index.embedding import E5_MODEL, Embedder, fingerprint, known_prefixes
 from index.embedding.backends import BACKENDS, EmbedderSpec, UnsupportedModelError
-from index.store import IndexStore
 
 
 def embedder(settings: Settings) -> Embedder:
@@ -46,12 +46,20 @@ def served_embedder(settings: Settings) -> Embedder:
                           prefixes=prefixes, batch_size=emb.batch_size, timeout_s=emb.timeout_s)
 
 
-def open_index(settings: Settings, embedder: Embedder | None = None) -> IndexStore:
+def index_backend(settings: Settings) -> tuple[str, str]:
+    """("postgresql", the masked URL) with TANYA_DATABASE_URL, else ("embedded", the folder)."""
+    database = settings.database
+    if database is not None:
+        return "postgresql", database.masked
+    return "embedded", str(settings.index_dir)
+
+
+def open_index(settings: Settings, embedder: Embedder | None = None) -> Store:
     """The live index, checked against the configured embedding model; with the embedder,
     also against what it gives (dimension, probe vectors: index.embedding.fingerprint)."""
-    store = IndexStore(settings.index_dir)
+    store = open_store(settings.index_location)
     try:
-        store.meta.check(settings.index_dir, settings.embedder_name, None)
+        store.meta.check(store.location, settings.embedder_name, None)
         if embedder is not None:
             check_embedder(store, embedder, settings.probe_cache)
     except Exception:
@@ -60,10 +68,10 @@ def open_index(settings: Settings, embedder: Embedder | None = None) -> IndexSto
     return store
 
 
-def check_embedder(store: IndexStore, embedder: Embedder, cache: Path | None = None) -> None:
+def check_embedder(store: Store, embedder: Embedder, cache: Path | None = None) -> None:
     """Refuse an embedder whose vectors differ from the index's (IndexMismatchError and kin);
     `cache` keeps an in-process embedder's probe vectors between processes."""
-    store.meta.check_space(store.index_dir, fingerprint.space(embedder, cache), None)
+    store.meta.check_space(store.location, fingerprint.space(embedder, cache), None)
 
 
 def generator_backend(settings: Settings, model: str | None = None) -> str:

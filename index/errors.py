@@ -87,3 +87,8 @@ class EmbeddingServerMismatchError(TanyaIndexError):
 
     def __init__(self, url: str, reason: str) -> None:
         super().__init__(f"embedding server {url} {reason}")
+
+
+class DatabaseError(TanyaIndexError):
+    """PostgreSQL (TANYA_DATABASE_URL) cannot be reached or used; names the server by its
+    masked URL, never with the password."""

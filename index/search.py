@@ -1,4 +1,5 @@
-"""Hybrid retrieval: FAISS dense and FTS5 BM25 candidates fused by a weighted sum.
+"""Hybrid retrieval: dense and keyword candidates fused by a weighted sum (FAISS and FTS5 BM25
+in the embedded index, pgvector and ts_rank_cd in PostgreSQL: index.backend.Store).
 
 Each candidate list is min-max normalized and the two are mixed with a fixed dense weight
 (0.7 for the default multilingual-e5-small; benchmarks/retrieval.py measures it). The dense
@@ -13,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from index.backend import Store
 from index.embedding import Embedder
 from index.filters import Filters
 from index.records import Hit
-from index.store import IndexStore
 
 Scored = Sequence[tuple[int, float]]
 
@@ -60,19 +61,14 @@ def fuse(dense: Scored, bm25: Scored, k: int, settings: SearchSettings) -> list[
     return scored[:k]
 
 
-def search(store: IndexStore, embedder: Embedder, query: str, k: int = 5,
+def search(store: Store, embedder: Embedder, query: str, k: int = 5,
            settings: SearchSettings | None = None, filters: Filters | None = None) -> list[Hit]:
     """The k best chunks for a query, with their article metadata, among those that pass the
     filters (applied to both candidate lists before ranking)."""
     settings = settings or SearchSettings()
     if not query.strip() or k <= 0:
         return []
-    n = max(settings.candidates, k)
-    allowed = store.allowed_chunks(filters) if filters else None
-    if allowed is not None and not allowed:
-        return []
-    dense = store.dense_search(embedder.embed_query(query), n, allowed)
-    bm25 = store.bm25_search(query, n, filters)
+    dense, bm25 = store.candidates(embedder, query, max(settings.candidates, k), filters)
     fused = fuse(dense, bm25, k, settings)
     rows = store.chunk_rows([f.chunk_id for f in fused])
     return [replace(rows[f.chunk_id], score=round(f.score, 4), dense_rank=f.dense_rank,

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from index import generations, vectors
-from index.embedding import Vectors
+from index.embedding import Embedder, Vectors
 from index.embedding.fingerprint import MIN_COSINE, VectorSpace
 from index.errors import (
     ArticleNotFoundError,
@@ -73,14 +73,15 @@ class IndexMeta:
     probes: list[list[float]] | None = None
     served_model: str | None = None
 
-    def check(self, path: Path, embed_model: str, chunking: str | None) -> None:
+    def check(self, path: Path | str, embed_model: str, chunking: str | None) -> None:
         """Raise IndexMismatchError when the configured model or chunking differ."""
         if self.embed_model != embed_model:
             raise IndexMismatchError(str(path), "embedding model", self.embed_model, embed_model)
         if chunking is not None and self.chunking != chunking:
             raise IndexMismatchError(str(path), "chunking", self.chunking, chunking)
 
-    def check_space(self, path: Path, space: VectorSpace, chunking: str | None) -> None:
+    def check_space(self, path: Path | str, space: VectorSpace,
+                    chunking: str | None) -> None:
         """Also refuse an embedder of another dimension, or whose probe vectors differ."""
         self.check(path, space.name, chunking)
         if self.dim != space.dim:
@@ -135,6 +136,11 @@ class IndexStore:
         """Release the database connection."""
         self._db.close()
 
+    @property
+    def location(self) -> str:
+        """The index folder, for messages."""
+        return str(self.index_dir)
+
     def is_stale(self) -> bool:
         """True when a newer generation has been published since this one was opened."""
         return generations.current_generation(self.index_dir) != self.generation
@@ -166,6 +172,16 @@ class IndexStore:
             (match, *params, k),
         ).fetchall()
         return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def candidates(self, embedder: Embedder, query: str, n: int,
+                   filters: Filters | None) -> tuple[list[tuple[int, float]],
+                                                     list[tuple[int, float]]]:
+        """The n best by FAISS and by FTS5 BM25, both restricted to the chunks that pass."""
+        allowed = self.allowed_chunks(filters) if filters else None
+        if allowed is not None and not allowed:
+            return [], []
+        dense = self.dense_search(embedder.embed_query(query), n, allowed)
+        return dense, self.bm25_search(query, n, filters)
 
     def chunk_rows(self, ids: Sequence[int]) -> dict[int, Hit]:
         """Hits (score 0, no ranks) for the given chunk ids, keyed by id."""

@@ -6,14 +6,13 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
+from index.backend import Location, Writer, open_store, open_writer
 from index.chunking import ChunkSettings, chunk_article, embedding_text
 from index.embedding import Embedder, fingerprint
 from index.records import Article, SourceFailure
 from index.sources import SourceLimits, scan
-from index.store import IndexMeta, IndexStore
-from index.writer import IndexWriter
+from index.store import IndexMeta
 
 Progress = Callable[[str, int, int], None]
 """(stage, done, total) callback for progress bars."""
@@ -45,15 +44,16 @@ def _under(source: str, roots: Iterable[str]) -> bool:
 
 
 def sync(
-    index_dir: Path, specs: Sequence[str], embedder: Embedder, chunking: ChunkSettings,
+    index_dir: Location, specs: Sequence[str], embedder: Embedder, chunking: ChunkSettings,
     limits: SourceLimits, *, prune: bool = True, progress: Progress | None = None,
 ) -> SyncReport:
-    """Bring the index in line with the given sources; prune only inside folder/file roots."""
+    """Bring the index in line with the given sources; prune only inside folder/file roots.
+    index_dir is a folder (the embedded index) or a Database (PostgreSQL)."""
     started = time.perf_counter()
     report = SyncReport()
     # Probed before the writer opens: an embedder that cannot answer changes nothing.
     space = fingerprint.space(embedder)
-    with IndexWriter(index_dir, space, chunking.describe()) as writer:
+    with open_writer(index_dir, space, chunking.describe()) as writer:
         found = scan(list(specs), limits)
         report.failures = found.failures
         catalog = writer.catalog()
@@ -112,7 +112,7 @@ def _free_id(wanted: str, taken: set[str]) -> str:
     return f"{wanted}-{n}"
 
 
-def _embed_and_store(writer: IndexWriter, articles: Iterable[Article], embedder: Embedder,
+def _embed_and_store(writer: Writer, articles: Iterable[Article], embedder: Embedder,
                      chunking: ChunkSettings, progress: Progress | None) -> int:
     """Chunk, embed in large batches (the encoder's fast path) and store; returns chunk count."""
     pending = [(a, chunk_article(a, chunking)) for a in articles]
@@ -143,32 +143,32 @@ def _embed_and_store(writer: IndexWriter, articles: Iterable[Article], embedder:
     return total
 
 
-def add(index_dir: Path, specs: Sequence[str], embedder: Embedder, chunking: ChunkSettings,
+def add(index_dir: Location, specs: Sequence[str], embedder: Embedder, chunking: ChunkSettings,
         limits: SourceLimits, progress: Progress | None = None) -> SyncReport:
     """Add or update the given sources without removing anything."""
     return sync(index_dir, specs, embedder, chunking, limits, prune=False, progress=progress)
 
 
-def remove(index_dir: Path, article_ids: Sequence[str]) -> IndexMeta:
+def remove(index_dir: Location, article_ids: Sequence[str]) -> IndexMeta:
     """Delete articles by id (all or nothing)."""
     meta = _current_meta(index_dir)
-    with IndexWriter(index_dir, meta.space(), meta.chunking) as writer:
+    with open_writer(index_dir, meta.space(), meta.chunking) as writer:
         for article_id in article_ids:
             writer.remove(article_id)
         return writer.commit(synced=False)
 
 
-def rebuild(index_dir: Path, embedder: Embedder, chunking: ChunkSettings,
+def rebuild(index_dir: Location, embedder: Embedder, chunking: ChunkSettings,
             progress: Progress | None = None) -> SyncReport:
     """Re-chunk and re-embed every stored article with the configured model and chunking."""
     started = time.perf_counter()
-    store = IndexStore(index_dir)
+    store = open_store(index_dir)
     try:
         articles = [s.article for s in store.articles()]
     finally:
         store.close()
     report = SyncReport(updated=[a.id for a in articles])
-    with IndexWriter(index_dir, fingerprint.space(embedder), chunking.describe(),
+    with open_writer(index_dir, fingerprint.space(embedder), chunking.describe(),
                      fresh=True) as writer:
         report.chunks_embedded = _embed_and_store(writer, articles, embedder, chunking, progress)
         report.meta = writer.commit()
@@ -176,8 +176,8 @@ def rebuild(index_dir: Path, embedder: Embedder, chunking: ChunkSettings,
     return report
 
 
-def _current_meta(index_dir: Path) -> IndexMeta:
-    store = IndexStore(index_dir)
+def _current_meta(index_dir: Location) -> IndexMeta:
+    store = open_store(index_dir)
     try:
         return store.meta
     finally:

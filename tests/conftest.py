@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,6 +19,9 @@ from tests.fakes import (
     HashingEmbedder,
     ScriptedGenerator,
 )
+
+if TYPE_CHECKING:
+    from tests.pg import TestServer
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -103,3 +106,34 @@ def use_fake_engine(monkeypatch: pytest.MonkeyPatch, gen: ScriptedGenerator) -> 
         return Engine(s, HashingEmbedder(), gen, s.answering(passages))
 
     monkeypatch.setattr(Engine, "open", staticmethod(open_engine))
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[TestServer]:
+    """A real PostgreSQL with pgvector, started once per session (tests/pg.py).
+
+    Its folder is not under pytest's basetemp: pytest keeps only the last three of those,
+    so another pytest run starting on the same machine would delete a long session's data
+    folder, and PostgreSQL shuts down when its lock file disappears."""
+    import shutil
+    import tempfile
+
+    from tests.pg import TestServer
+
+    folder = Path(tempfile.mkdtemp(prefix="tanya-pg-"))
+    server = TestServer(folder)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server: TestServer) -> Iterator[str]:
+    """The URL of a fresh empty database on the test server, dropped after the test."""
+    url = pg_server.database()
+    try:
+        yield url
+    finally:
+        pg_server.drop(url)

@@ -75,3 +75,29 @@ def test_config_masks_secrets_and_names_sources(monkeypatch: pytest.MonkeyPatch,
     assert (rows["TANYA_MODEL"]["value"], rows["TANYA_MODEL"]["source"]) == ("smollm2-135m",
                                                                              ".env")
     assert rows["TANYA_CHUNK_WORDS"]["source"] == "default"
+
+
+def test_config_names_the_index_backend_with_the_password_masked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = CliRunner().invoke(app, ["config"])
+    assert plain.exit_code == 0, plain.output
+    assert f"index: embedded {Settings().index_dir}" in plain.stdout
+    monkeypatch.setenv("TANYA_DATABASE_URL", "postgresql://tanya:very-secret@db:5433/news")
+    for args in (["config"], ["config", "--json"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "very-secret" not in result.stdout
+        assert "postgresql://tanya:***@db:5433/news" in result.stdout
+    shown = json.loads(result.stdout)
+    assert shown["index"] == {"backend": "postgresql",
+                              "location": "postgresql://tanya:***@db:5433/news"}
+    assert "index: postgresql postgresql://tanya:***@db:5433/news" in CliRunner().invoke(
+        app, ["config"]).stdout
+
+
+def test_a_database_url_must_be_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANYA_DATABASE_URL", "mysql://u:very-secret@db/news")
+    result = CliRunner().invoke(app, ["config"])
+    assert result.exit_code != 0
+    assert "TANYA_DATABASE_URL must be a postgresql:// URL" in result.output
+    assert "very-secret" not in result.output

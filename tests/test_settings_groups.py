@@ -38,9 +38,12 @@ SHARED: list[tuple[str, type[Any], str]] = [
 ]
 
 # Every variable (those of the flat Settings before the groups, commit 792b6b0, and
-# TANYA_LLM_BACKEND since), a value other than its default, and where that value must land.
+# TANYA_LLM_BACKEND and TANYA_DATABASE_URL since), a value other than its default, and where
+# that value must land.
 VARIABLES: list[tuple[str, str, tuple[str, ...], Any]] = [
     ("TANYA_HOME", "/srv/tanya", ("home",), Path("/srv/tanya")),
+    ("TANYA_DATABASE_URL", "postgresql://t:pw@db/news", ("database_url",),
+     SecretStr("postgresql://t:pw@db/news")),
     ("TANYA_EMBED_MODEL", "some/model", ("embedding", "model"), "some/model"),
     ("TANYA_EMBED_BACKEND", "onnx-int8", ("embedding", "backend"), "onnx-int8"),
     ("TANYA_EMBED_QUERY_PREFIX", "q: ", ("embedding", "query_prefix"), "q: "),

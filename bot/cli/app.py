@@ -165,13 +165,17 @@ def config_cmd(as_json: JsonOpt = False) -> None:
 
     from bot.cli.settings import rows
 
-    table = guard(lambda: rows(Settings()))
+    settings = guard(Settings)
+    table = guard(lambda: rows(settings))
+    backend, where = runtime.index_backend(settings)
     if as_json:
-        typer.echo(render.to_json({"settings": [asdict(r) for r in table]}))
+        typer.echo(render.to_json({"settings": [asdict(r) for r in table],
+                                   "index": {"backend": backend, "location": where}}))
         return
     width = max(len(r.variable) for r in table)
     for r in table:
         typer.echo(f"{r.variable:<{width}}  {r.value or '(unset)'}  [{r.source}]")
+    typer.echo(f"\nindex: {backend} {where}")
 
 
 @app.command("telegram")

@@ -48,7 +48,7 @@ def index_sync(
 
     def run() -> SyncReport:
         with progress_bar(not as_json) as progress:
-            return sync(settings.index_dir, paths, embedder, settings.chunking(),
+            return sync(settings.index_location, paths, embedder, settings.chunking(),
                         settings.source_limits(), progress=progress)
 
     if not watch:
@@ -84,8 +84,8 @@ def index_add(
 
     def run() -> SyncReport:
         with progress_bar(not as_json) as progress:
-            return add(settings.index_dir, sources, runtime.embedder(settings), settings.chunking(),
-                       settings.source_limits(), progress)
+            return add(settings.index_location, sources, runtime.embedder(settings),
+                       settings.chunking(), settings.source_limits(), progress)
 
     _finish(guard(run), as_json)
 
@@ -99,7 +99,7 @@ def index_remove(
     from index.sync import remove
 
     settings = Settings()
-    meta = guard(lambda: remove(settings.index_dir, ids))
+    meta = guard(lambda: remove(settings.index_location, ids))
     if as_json:
         typer.echo(render.to_json({"removed": ids, "articles": meta.articles,
                                    "chunks": meta.chunks}))
@@ -117,7 +117,7 @@ def index_rebuild(as_json: JsonOpt = False) -> None:
 
     def run() -> SyncReport:
         with progress_bar(not as_json) as progress:
-            return rebuild(settings.index_dir, runtime.embedder(settings), settings.chunking(),
+            return rebuild(settings.index_location, runtime.embedder(settings), settings.chunking(),
                            progress)
 
     _finish(guard(run), as_json)
@@ -129,13 +129,14 @@ def index_status(
     as_json: JsonOpt = False,
 ) -> None:
     """Articles, chunks, model, size and last sync of the index."""
-    from index.store import IndexStore
+    from index.backend import open_store
 
     settings = Settings()
-    store = guard(lambda: IndexStore(settings.index_dir))
+    store = guard(lambda: open_store(settings.index_location))
     try:
         m = store.meta
-        status = {"index": str(settings.index_dir), "articles": m.articles, "chunks": m.chunks,
+        status = {"backend": runtime.index_backend(settings)[0], "index": store.location,
+                  "articles": m.articles, "chunks": m.chunks,
                   "embedding_model": m.embed_model, "dim": m.dim,
                   "built_by": m.served_model or "in process", "chunking": m.chunking,
                   "vector_index": store.vector_index(),

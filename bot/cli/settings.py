@@ -13,6 +13,7 @@ from pydantic.fields import FieldInfo
 
 from bot.config import Settings
 from bot.config.flat import variables
+from index.postgres.urls import mask
 
 BEGIN, END = "<!-- settings:begin -->", "<!-- settings:end -->"
 
@@ -60,8 +61,11 @@ def rows(settings: Settings, env_file: Path = Path(".env")) -> list[Row]:
     for var, path, field in variables(Settings):
         source = ("environment" if var in os.environ else
                   ".env" if var in from_file else "default")
-        out.append(Row(var, _show(_value(settings, path)), source, _default(var, field),
-                       field.description or ""))
+        value = _value(settings, path)
+        # the database URL is shown, as everywhere, with only its password masked
+        shown = (mask(value.get_secret_value()) if var == "TANYA_DATABASE_URL"
+                 and isinstance(value, SecretStr) else _show(value))
+        out.append(Row(var, shown, source, _default(var, field), field.description or ""))
     return out
 
 

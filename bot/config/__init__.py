@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -30,6 +30,7 @@ from bot.pipeline.settings import AnswerSettings
 from index.chunking import ChunkSettings
 from index.embedding import E5_MODEL
 from index.netguard import FetchPolicy
+from index.postgres.urls import Database, is_database_url
 from index.search import SearchSettings
 from index.sources import SourceLimits
 
@@ -42,6 +43,11 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=lambda: Path(user_data_dir("tanya")),
                        description="State directory: the index, the model cache and uploads.")
+    database_url: SecretStr | None = Field(None, description=(
+        "PostgreSQL URL (postgresql://user:password@host:5432/db) of a server with pgvector "
+        "0.8+: the index lives there, shared by every bot process that names it, instead of "
+        "the embedded FAISS + SQLite under TANYA_HOME/index. Shown with the password masked "
+        "(docs: Deployment, Scaling out)."))
     embedding: EmbeddingGroup = Field(default_factory=EmbeddingGroup)
     chunk: ChunkGroup = Field(default_factory=ChunkGroup)
     sources: SourcesGroup = Field(default_factory=SourcesGroup)
@@ -52,6 +58,15 @@ class Settings(BaseSettings):
     prompts_dir: Path | None = Field(None, description="Folder with the prompt templates "
                                      "(default: prompts/ of this checkout).")
     telegram: TelegramGroup = Field(default_factory=TelegramGroup)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            return None
+        if value is not None and not is_database_url(value.get_secret_value()):
+            raise ValueError("TANYA_DATABASE_URL must be a postgresql:// URL")
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -108,8 +123,19 @@ class Settings(BaseSettings):
 
     @property
     def index_dir(self) -> Path:
-        """Where the index lives."""
+        """Where the embedded index lives (unused with TANYA_DATABASE_URL)."""
         return self.home / "index"
+
+    @property
+    def database(self) -> Database | None:
+        """The PostgreSQL database of TANYA_DATABASE_URL, None when unset."""
+        return Database(self.database_url.get_secret_value().strip()) if self.database_url else None
+
+    @property
+    def index_location(self) -> Path | Database:
+        """Where the index is: the database of TANYA_DATABASE_URL, else the folder under
+        TANYA_HOME."""
+        return self.database or self.index_dir
 
     @property
     def llm_urls(self) -> list[str]:

@@ -21,11 +21,11 @@ from bot.pipeline.llm import Generator, Messages, Scores
 from bot.pipeline.prompts import Prompts, passages
 from bot.pipeline.rendering import Rendering
 from bot.pipeline.settings import AnswerSettings
+from index.backend import Store
 from index.embedding import Embedder
 from index.filters import Filters
 from index.records import Hit
 from index.search import search
-from index.store import IndexStore
 
 
 @dataclass(frozen=True)
@@ -100,14 +100,14 @@ def _one_line(generator: Generator, prompt: str, max_tokens: int, question: str)
     return text if 3 <= len(text) <= max(300, 3 * len(question)) else ""
 
 
-def retrieve(store: IndexStore, embedder: Embedder, question: str, settings: AnswerSettings,
+def retrieve(store: Store, embedder: Embedder, question: str, settings: AnswerSettings,
              filters: Filters | None = None) -> tuple[list[Hit], list[Evidence]]:
     """Hits and the relevant, trimmed evidence for a question (fast: no language model)."""
     hits = search(store, embedder, question, settings.retrieve_k, settings.search, filters)
     return hits, pick(question, hits, embedder, settings.evidence)
 
 
-def answer(question: str, *, store: IndexStore, embedder: Embedder, generator: Generator,
+def answer(question: str, *, store: Store, embedder: Embedder, generator: Generator,
            prompts: Prompts, settings: AnswerSettings | None = None,
            history: Sequence[Turn] = (), events: Events | None = None,
            filters: Filters | None = None, today: date | None = None) -> Answer:
