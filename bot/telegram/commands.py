@@ -11,13 +11,13 @@ from telegram.ext import ContextTypes
 from bot.engine import Engine
 from bot.telegram import render as tr
 from bot.telegram.access import Access
-from bot.telegram.conversations import Conversations
+from bot.telegram.memory import ConversationStore
 
 
 class Commands:
     """Handlers that read the index and the chat's memory; each checks access first."""
 
-    def __init__(self, engine: Engine, access: Access, conversations: Conversations,
+    def __init__(self, engine: Engine, access: Access, conversations: ConversationStore,
                  gate: Callable[[Update], Awaitable[bool]],
                  send_blocks: Callable[[int, Sequence[str]], Awaitable[None]],
                  waiting: Callable[[], int]) -> None:
