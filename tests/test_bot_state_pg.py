@@ -199,3 +199,23 @@ def test_a_database_down_at_start_is_one_line_naming_the_masked_url(
     assert len(lines) == 1 and lines[0].startswith(f"error: cannot connect to PostgreSQL at "
                                                    f"{DOWN_MASKED}"), result.output
     assert "s3cret" not in result.output and no_model == []
+
+
+def test_a_held_question_goes_back_to_its_askers_head_and_others_go_first() -> None:
+    from bot.telegram.jobs import FairQueue, Job
+
+    async def play() -> list[str]:
+        queue = FairQueue(maxsize=10)
+        for user, question in ((1, "u1 first"), (1, "u1 second"), (2, "u2 first")):
+            queue.put_nowait(Job(user, user, question, True, None))
+        taken = await queue.get()
+        queue.hold(taken)  # u1's earlier question is still being answered elsewhere
+        queue.release(2)  # not held: nothing changes
+        order = [(await queue.get()).question]
+        queue.release(1)
+        queue.release(1)  # twice: still one turn
+        order.append((await queue.get()).question)
+        assert queue.qsize() == 1
+        return order
+
+    assert asyncio.run(play()) == ["u2 first", "u1 first"]
