@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from pydantic import SecretStr
@@ -30,6 +31,7 @@ from tests.bot_harness import serve
 from tests.conftest import run_sync
 from tests.fake_telegram import FakeTelegram
 from tests.fakes import HashingEmbedder
+from tests.pg import TestServer
 from tests.test_telegram import (
     MUSK_A,
     MUSK_Q,
@@ -219,3 +221,20 @@ def test_a_held_question_goes_back_to_its_askers_head_and_others_go_first() -> N
         return order
 
     assert asyncio.run(play()) == ["u2 first", "u1 first"]
+
+
+def test_a_dropped_connection_is_one_error_line_then_replaced(pg_url: str,
+                                                               pg_server: TestServer) -> None:
+    state = PgState(pg_url, 3, 1.0)
+    try:
+        assert state.take(3, 3) == 1  # question 1, held by this connection
+        with pg_server.admin() as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE application_name = 'tanya' AND datname = %s",
+                          (urlsplit(pg_url).path.lstrip("/"),))
+        with pytest.raises(DatabaseError) as caught:
+            state.history(3)
+        assert str(caught.value).startswith("PostgreSQL at ") and "\n" not in str(caught.value)
+        assert state.history(3) == [] and state.ready(3, 2), "a new connection; 1's is gone"
+    finally:
+        state.close()
