@@ -31,7 +31,7 @@ class Buttons:
         if query is None or not await self.gate(update):
             return
         kind, _, key = (query.data or "").partition(":")
-        kept = self.conversations.answer(key)
+        kept = await asyncio.to_thread(self.conversations.answer, key)  # a round trip in PG
         if kind not in ("src", "more") or kept is None or query.message is None:
             await query.answer(EXPIRED)
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
 from telegram import Update
@@ -54,7 +55,7 @@ class Commands:
         """Forget the conversation in this chat."""
         if not await self.gate(update) or update.effective_message is None:
             return
-        self.conversations.forget(update.effective_message.chat_id)
+        await asyncio.to_thread(self.conversations.forget, update.effective_message.chat_id)
         await update.effective_message.reply_text("Starting a new topic.")
 
     async def cmd_sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -62,7 +63,7 @@ class Commands:
         if not await self.gate(update) or update.effective_message is None:
             return
         chat_id = update.effective_message.chat_id
-        kept = self.conversations.last(chat_id)
+        kept = await asyncio.to_thread(self.conversations.last, chat_id)
         if kept is None:
             await update.effective_message.reply_text("No answer yet in this chat.")
             return
