@@ -32,6 +32,7 @@ from bot.pipeline.llm import Generator, Messages
 from bot.telegram.access import REFUSAL
 from bot.telegram.app import TanyaBot, file_url
 from bot.telegram.main import configure_logging, prepare
+from bot.telegram.memory import ConversationStore
 from index.errors import TanyaIndexError
 from index.sync import remove
 from tests.bot_harness import serve
@@ -243,13 +244,25 @@ def write_corpus(folder: Path) -> None:
              "cloud forest. It is 12 mm long.", published="2023-02-01")
 
 
+# The bot's state: SQLite under TANYA_HOME, or the test PostgreSQL (TANYA_DATABASE_URL).
+STORES = ["sqlite", "postgres"]
+
+
+def state_settings(request: pytest.FixtureRequest, store: str) -> dict[str, Any]:
+    """The settings that put the bot's state in the named store."""
+    return {"database_url": request.getfixturevalue("pg_url")} if store == "postgres" else {}
+
+
 @pytest.fixture
-def h(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Iterator[Harness]:
-    """A started fake Telegram, an indexed corpus and settings pointing at both."""
+def h(request: pytest.FixtureRequest, tmp_path: Path,
+      caplog: pytest.LogCaptureFixture) -> Iterator[Harness]:
+    """A started fake Telegram, an indexed corpus and settings pointing at both; the bot's
+    state in SQLite, or in PostgreSQL where a test is parametrized with h="postgres"."""
     folder = tmp_path / "articles"
     write_corpus(folder)
     with FakeTelegram(token=TOKEN) as tg:
-        settings = make_settings(tmp_path, tg)
+        settings = make_settings(tmp_path, tg,
+                                 **state_settings(request, getattr(request, "param", "sqlite")))
         run_sync(settings.index_dir, [str(folder)], HashingEmbedder())
         harness = Harness(tg, FakeModel(), settings, folder, caplog)
         yield harness
@@ -266,6 +279,7 @@ def test_file_url_matches_the_download_route() -> None:
 
 # ---- 1. a private question, streamed, with buttons -----------------------------------------
 
+@pytest.mark.parametrize("h", STORES, indirect=True)
 def test_private_question_streams_evidence_then_a_checked_answer_with_buttons(
         h: Harness) -> None:
     tg = h.tg
@@ -311,6 +325,7 @@ def test_private_question_streams_evidence_then_a_checked_answer_with_buttons(
 
 # ---- 2. follow-ups and /new ----------------------------------------------------------------
 
+@pytest.mark.parametrize("h", STORES, indirect=True)
 def test_follow_up_uses_the_conversation_and_new_forgets_it(h: Harness) -> None:
     async def scenario() -> None:
         await h.ask(USER, MUSK_Q)
@@ -330,6 +345,7 @@ def test_follow_up_uses_the_conversation_and_new_forgets_it(h: Harness) -> None:
     assert_valid_html(h.tg)
 
 
+@pytest.mark.parametrize("h", STORES, indirect=True)
 def test_a_restarted_bot_keeps_the_conversation_and_the_buttons(h: Harness) -> None:
     first: dict[str, JSON] = {}
 
@@ -349,21 +365,53 @@ def test_a_restarted_bot_keeps_the_conversation_and_the_buttons(h: Harness) -> N
         assert "[1] Musk and OpenAI — Kabar, 2023-04-12 (cited)" in h.tg.sent(USER)[before]["plain"]
 
     h.run(after_restart)
-    assert h.settings.conversations_db.is_file()
+    # the state lives in one place: SQLite under TANYA_HOME, or else the database alone
+    assert h.settings.conversations_db.is_file() == (h.settings.database is None)
 
 
-def test_conversations_expire(tmp_path: Path) -> None:
+def open_store(request: pytest.FixtureRequest, store: str, tmp_path: Path,
+               keep_hours: float) -> ConversationStore:
+    """A conversation store of either kind over the same place for every call in a test."""
+    if store == "postgres":
+        from bot.telegram.pgstate import PgState
+
+        return PgState(request.getfixturevalue("pg_url"), history_turns=3,
+                       keep_hours=keep_hours)
     from bot.telegram.conversations import Conversations
 
-    old = Conversations(tmp_path / "c.db", history_turns=3, keep_hours=1e-9)
+    return Conversations(tmp_path / "c.db", history_turns=3, keep_hours=keep_hours)
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_conversations_expire(store: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    old = open_store(request, store, tmp_path, keep_hours=1e-9)
     answer = Answer("q?", "q?", "a.", "sure", (), (), (), "a.", "m", {})
     key = old.add(7, answer)
     assert old.answer(key) is None and old.history(7) == [] and old.last(7) is None
-    kept = Conversations(tmp_path / "c.db", history_turns=3, keep_hours=1.0)
+    kept = open_store(request, store, tmp_path, keep_hours=1.0)
     key = kept.add(7, answer)
     assert kept.answer(key) is not None and [t.question for t in kept.history(7)] == ["q?"] * 2
     kept.forget(7)
     assert kept.history(7) == [] and kept.last(7) is not None
+    old.close()
+    kept.close()
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_history_keeps_the_newest_turns_of_its_own_chat(
+        store: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    kept = open_store(request, store, tmp_path, keep_hours=1.0)
+    try:
+        keys = [kept.add(7, Answer(f"q{n}?", f"q{n}?", f"a{n}.", "sure", (), (), (), f"a{n}.",
+                                   "m", {})) for n in range(5)]
+        kept.add(8, Answer("other?", "other?", "x.", "sure", (), (), (), "x.", "m", {}))
+        assert [(t.question, t.answer) for t in kept.history(7)] == [
+            ("q2?", "a2."), ("q3?", "a3."), ("q4?", "a4.")]
+        last = kept.last(7)
+        assert last is not None and last.question == "q4?" and last == kept.answer(keys[-1])
+        assert kept.answer("no-such-key") is None and kept.last(9) is None
+    finally:
+        kept.close()
 
 
 # ---- 3. groups -----------------------------------------------------------------------------
@@ -653,6 +701,7 @@ def test_html_breaking_article_text_is_escaped_everywhere(h: Harness) -> None:
 
 # ---- 9. commands ---------------------------------------------------------------------------
 
+@pytest.mark.parametrize("h", STORES, indirect=True)
 def test_start_help_status_and_sources_commands(h: Harness) -> None:
     async def scenario() -> None:
         start = await h.reply_to(USER, "/start", contains="Hi!")
@@ -862,12 +911,15 @@ class CountingModel(FakeModel):
                 self.active -= 1
 
 
+@pytest.mark.parametrize("store", STORES)
 def test_two_workers_answer_two_users_at_once_and_keep_each_users_order(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        store: str, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        request: pytest.FixtureRequest) -> None:
     folder = tmp_path / "articles"
     write_corpus(folder)
     with FakeTelegram(token=TOKEN) as tg:
-        settings = make_settings(tmp_path, tg, telegram_workers=2)
+        settings = make_settings(tmp_path, tg, telegram_workers=2,
+                                 **state_settings(request, store))
         run_sync(settings.index_dir, [str(folder)], HashingEmbedder())
         model = CountingModel(delay_s=0.05)
         h = Harness(tg, model, settings, folder, caplog)

@@ -46,8 +46,10 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = Field(None, description=(
         "PostgreSQL URL (postgresql://user:password@host:5432/db) of a server with pgvector "
         "0.8+: the index lives there, shared by every bot process that names it, instead of "
-        "the embedded FAISS + SQLite under TANYA_HOME/index. Shown with the password masked "
-        "(docs: Deployment, Scaling out)."))
+        "the embedded FAISS + SQLite under TANYA_HOME/index, and so does the Telegram bot's "
+        "state (conversations, buttons, each user's question order) instead of "
+        "TANYA_HOME/conversations.db. Shown with the password masked (docs: Deployment, "
+        "Scaling out)."))
     embedding: EmbeddingGroup = Field(default_factory=EmbeddingGroup)
     chunk: ChunkGroup = Field(default_factory=ChunkGroup)
     sources: SourcesGroup = Field(default_factory=SourcesGroup)

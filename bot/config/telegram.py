@@ -41,7 +41,8 @@ class TelegramGroup(BaseModel):
         "order."))
     conversation_hours: float = Field(168.0, gt=0, description=(
         "How long a chat's turns and the answers behind its Sources / More buttons are kept "
-        "(in conversations.db under TANYA_HOME; they survive a restart)."))
+        "(in conversations.db under TANYA_HOME, or in the database of TANYA_DATABASE_URL; "
+        "they survive a restart)."))
     rate_per_minute: int = Field(6, ge=1, description="Questions per user per minute.")
     stream_interval_s: float = Field(1.0, gt=0, description=(
         "Least time between two updates of a streamed answer, seconds."))

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
@@ -34,17 +35,18 @@ from bot.telegram import prefix
 from bot.telegram import render as tr
 from bot.telegram.access import REFUSAL, SLOW_DOWN, Access
 from bot.telegram.admin import Admin
+from bot.telegram.buttons import Buttons
 from bot.telegram.commands import Commands
-from bot.telegram.conversations import Conversations
 from bot.telegram.jobs import FairQueue, Job
+from bot.telegram.memory import BotState, open_state
 from bot.telegram.stream import AnswerStream, with_retry
 from index.errors import FilterError, TanyaIndexError
-from index.search import search
 
 log = logging.getLogger(__name__)
 
 _MAX_QUESTION = 1000
 MODEL_FAILED = "Sorry, the model server failed while answering. Please ask again."
+ORDER_POLL_S = 0.1  # how soon a question held back by the user's earlier one is tried again
 
 
 def file_url(api_url: str) -> str:
@@ -63,7 +65,7 @@ def answer_buttons(key: str) -> InlineKeyboardMarkup:
 class TanyaBot:
     """Handlers and the question queue of one bot process."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, settings: Settings, state: BotState | None = None) -> None:
         self.engine = engine
         self.settings = settings
         self.access = Access(settings.telegram.allowed, settings.telegram.admins,
@@ -71,9 +73,9 @@ class TanyaBot:
         self.queue = FairQueue(settings.telegram.queue_size)
         self.busy = 0
         self.workers = settings.telegram.workers or 2 * len(settings.llm_urls) or 1
-        self.conversations = Conversations(settings.conversations_db,
-                                           engine.answer_settings.history_turns,
-                                           settings.telegram.conversation_hours)
+        self.state = state or open_state(settings, engine.answer_settings.history_turns)
+        self.conversations, self.order = self.state.conversations, self.state.order
+        self._accepting = asyncio.Lock()  # a process numbers a user's questions as it queues them
         self._tasks: list[asyncio.Task[None]] = []
 
     async def _gate(self, update: Update) -> bool:
@@ -129,10 +131,15 @@ class TanyaBot:
 
     async def enqueue(self, job: Job, msg: Message) -> None:
         """Queue a question and tell the asker their place when they have to wait."""
-        ahead = self.queue.ahead(job.user_id) + (1 if self.busy >= self.workers else 0)
         try:
-            self.queue.put_nowait(job)
+            async with self._accepting:
+                job = replace(job, seq=await asyncio.to_thread(self.order.take, job.user_id,
+                                                               job.chat_id))
+                # counted as it is queued, with no await between: the place it is told is true
+                ahead = self.queue.ahead(job.user_id) + (1 if self.busy >= self.workers else 0)
+                self.queue.put_nowait(job)
         except asyncio.QueueFull:
+            await asyncio.to_thread(self.order.done, job.user_id, job.seq)
             await msg.reply_text("I am busy with many questions; please ask again in a few "
                                  "minutes.")
             return
@@ -143,9 +150,22 @@ class TanyaBot:
                                  "at a time.")
 
     async def worker(self) -> None:
-        """Answer queued questions in the queue's fair order (the model runs off the loop)."""
+        """Answer queued questions in the queue's fair order (the model runs off the loop); a
+        question whose asker has an earlier one still being answered by another process goes
+        back to wait, and this worker takes someone else's."""
         while True:
-            await self._run(await self.queue.get())
+            job = await self.queue.get()
+            try:
+                ready = await asyncio.to_thread(self.order.ready, job.user_id, job.seq)
+            except TanyaIndexError as exc:  # the database is away: answer rather than stall
+                log.warning("cannot check the order of user %s's questions: %s", job.user_id, exc)
+                ready = True
+            if not ready:
+                self.queue.hold(job)
+                asyncio.get_running_loop().call_later(ORDER_POLL_S, self.queue.release,
+                                                      job.user_id)
+                continue
+            await self._run(job)
 
     async def _run(self, job: Job) -> None:
         self.busy += 1
@@ -160,6 +180,10 @@ class TanyaBot:
                 log.warning("could not apologise in chat %s: %s", job.chat_id, exc)
         finally:
             self.busy -= 1
+            try:
+                await asyncio.to_thread(self.order.done, job.user_id, job.seq)
+            except TanyaIndexError as exc:
+                log.warning("cannot mark user %s's question done: %s", job.user_id, exc)
             self.queue.done(job)
 
     async def _answer(self, job: Job) -> None:
@@ -176,7 +200,7 @@ class TanyaBot:
             loop.call_soon_threadsafe(stream.token, piece)
 
         events = Events(on_evidence=on_evidence, on_token=on_token)
-        history = self.conversations.history(job.chat_id)
+        history = await asyncio.to_thread(self.conversations.history, job.chat_id)
         try:
             answer = await asyncio.to_thread(self.engine.ask, job.question, history, events,
                                              job.filters)
@@ -189,7 +213,7 @@ class TanyaBot:
             await stream.finish_text("Sorry, I cannot answer right now: the model or the index "
                                      "is unavailable.")
             return
-        key = self.conversations.add(job.chat_id, answer)
+        key = await asyncio.to_thread(self.conversations.add, job.chat_id, answer)
         await stream.finish(answer, answer_buttons(key) if answer.evidence else None)
 
     async def _say(self, chat_id: int, text: str, reply_to: int | None = None) -> None:
@@ -204,29 +228,6 @@ class TanyaBot:
     async def _send_html(self, chat_id: int, text: str) -> None:
         await with_retry(lambda: self.app.bot.send_message(
             chat_id, text, parse_mode=ParseMode.HTML, disable_web_page_preview=True))
-
-    # ---- buttons ---------------------------------------------------------------------------
-    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Sources / More buttons; forged or expired data gets a short notice."""
-        query = update.callback_query
-        if query is None or not await self._gate(update):
-            return
-        kind, _, key = (query.data or "").partition(":")
-        kept = self.conversations.answer(key)
-        if kind not in ("src", "more") or kept is None or query.message is None:
-            await query.answer("This button has expired; ask again.")
-            return
-        await query.answer()
-        chat_id = query.message.chat.id
-        if kind == "src":
-            await self.send_blocks(chat_id, kept.sources)
-            return
-        shown = set(kept.shown)
-        store = self.engine.store()
-        hits = await asyncio.to_thread(search, store, self.engine.embedder, kept.question,
-                                       8 + len(shown), self.engine.answer_settings.search)
-        await self.send_blocks(chat_id, tr.hits_blocks(
-            [h for h in hits if h.chunk_id not in shown][:5]))
 
     # ---- wiring ------------------------------------------------------------------------------
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -255,7 +256,7 @@ class TanyaBot:
     async def post_shutdown(self, app: Application) -> None:  # type: ignore[type-arg]
         """Stop the worker if the application was never stopped (e.g. a failed start)."""
         await self.post_stop(app)
-        self.conversations.close()
+        self.state.close()
 
     def build(self, token: str) -> Application:  # type: ignore[type-arg]
         """The python-telegram-bot Application with every handler registered."""
@@ -269,12 +270,13 @@ class TanyaBot:
         admin = Admin(self.engine, self.settings, self.access, self._gate)
         cmds = Commands(self.engine, self.access, self.conversations, self._gate,
                         self.send_blocks, self.queue.qsize)
+        buttons = Buttons(self.engine, self.conversations, self._gate, self.send_blocks)
         for name, handler in (("start", cmds.cmd_start), ("help", cmds.cmd_help),
                               ("new", cmds.cmd_new), ("sources", cmds.cmd_sources),
                               ("status", cmds.cmd_status), ("add", admin.cmd_add),
                               ("sync", admin.cmd_sync)):
             app.add_handler(CommandHandler(name, handler))
-        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_handler(CallbackQueryHandler(buttons.on_button))
         app.add_handler(MessageHandler(filters.Document.ALL, admin.on_document))
         app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT
                                        & ~filters.COMMAND, self.on_text))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
 from telegram import Update
@@ -11,13 +12,13 @@ from telegram.ext import ContextTypes
 from bot.engine import Engine
 from bot.telegram import render as tr
 from bot.telegram.access import Access
-from bot.telegram.conversations import Conversations
+from bot.telegram.memory import ConversationStore
 
 
 class Commands:
     """Handlers that read the index and the chat's memory; each checks access first."""
 
-    def __init__(self, engine: Engine, access: Access, conversations: Conversations,
+    def __init__(self, engine: Engine, access: Access, conversations: ConversationStore,
                  gate: Callable[[Update], Awaitable[bool]],
                  send_blocks: Callable[[int, Sequence[str]], Awaitable[None]],
                  waiting: Callable[[], int]) -> None:
@@ -54,7 +55,7 @@ class Commands:
         """Forget the conversation in this chat."""
         if not await self.gate(update) or update.effective_message is None:
             return
-        self.conversations.forget(update.effective_message.chat_id)
+        await asyncio.to_thread(self.conversations.forget, update.effective_message.chat_id)
         await update.effective_message.reply_text("Starting a new topic.")
 
     async def cmd_sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -62,7 +63,7 @@ class Commands:
         if not await self.gate(update) or update.effective_message is None:
             return
         chat_id = update.effective_message.chat_id
-        kept = self.conversations.last(chat_id)
+        kept = await asyncio.to_thread(self.conversations.last, chat_id)
         if kept is None:
             await update.effective_message.reply_text("No answer yet in this chat.")
             return

@@ -1,6 +1,7 @@
 """What the bot remembers per chat, in SQLite under TANYA_HOME so that it survives a restart and
 is shared by several bot processes on one machine: the recent turns (for follow-ups) and, per
-answer, what its Sources and More buttons show.
+answer, what its Sources and More buttons show. The default ConversationStore
+(bot.telegram.memory); with TANYA_DATABASE_URL, bot.telegram.pgstate takes its place.
 
 SQLite in WAL mode lets several processes read while one writes; each change is one short
 transaction, and a busy database is waited for (busy_timeout). Rows older than the keep time
@@ -14,11 +15,12 @@ import sqlite3
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 from bot.pipeline.answer import Answer, Turn
-from bot.telegram import render as tr
+from bot.telegram.memory import Kept, kept_of
+
+__all__ = ["Conversations", "Kept"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS turns(
@@ -29,15 +31,6 @@ CREATE TABLE IF NOT EXISTS answers(
     key TEXT PRIMARY KEY, chat_id INTEGER NOT NULL, at REAL NOT NULL, kept TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS answers_chat ON answers(chat_id, at);
 """
-
-
-@dataclass(frozen=True)
-class Kept:
-    """What the buttons of one answer need: its sources, and what More searches again."""
-
-    sources: list[str]  # Telegram HTML blocks
-    question: str  # the standalone question
-    shown: list[int]  # chunk ids already in the evidence
 
 
 class Conversations:
@@ -75,8 +68,7 @@ class Conversations:
     def add(self, chat_id: int, answer: Answer) -> str:
         """Record an answer as the chat's newest turn; returns the key its buttons carry."""
         key = uuid.uuid4().hex[:16]
-        kept = Kept(tr.sources_blocks(answer), answer.standalone_question,
-                    [e.hit.chunk_id for e in answer.evidence])
+        kept = kept_of(answer)
         now = time.time()
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")

@@ -19,6 +19,7 @@ class Job:
     private: bool
     reply_to: int | None
     filters: Filters = field(default_factory=Filters)
+    seq: int | None = None  # the user's question number in a shared database (QuestionOrder)
 
 
 class FairQueue:
@@ -72,6 +73,18 @@ class FairQueue:
         self._answering.discard(job.user_id)
         if job.user_id in self._waiting:
             self._turn(job.user_id)
+
+    def hold(self, job: Job) -> None:
+        """Put a job taken too early back at the head of its asker's questions (an earlier one
+        of theirs is still being answered elsewhere); the asker gets no turn until release()."""
+        self._answering.discard(job.user_id)
+        self._waiting.setdefault(job.user_id, deque()).appendleft(job)
+
+    def release(self, user_id: int) -> None:
+        """A held asker's next question takes a turn at the back again."""
+        if (user_id in self._waiting and user_id not in self._answering
+                and user_id not in self._turns):
+            self._turn(user_id)
 
     def _turn(self, user_id: int) -> None:
         self._turns.append(user_id)

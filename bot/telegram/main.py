@@ -12,6 +12,7 @@ from bot.engine import Engine, PendingGenerator
 from bot.errors import TanyaBotError
 from bot.telegram import webhook
 from bot.telegram.app import TanyaBot
+from bot.telegram.memory import open_state
 
 
 class RedactSecrets(logging.Filter):
@@ -53,14 +54,25 @@ def prepare(settings: Settings) -> tuple[str, TanyaBot]:
         raise TanyaBotError("TANYA_TELEGRAM_TOKEN is not set; create a bot with @BotFather "
                             "and export its token")
     token = settings.telegram.token.get_secret_value()
-    engine = Engine.open(settings, notify=lambda line: print(line, file=sys.stderr, flush=True))
-    if engine.store().meta.articles == 0:
+    # the conversations' store first: a database that is down is one line, before any model load
+    state = open_state(settings, settings.answering().history_turns)
+    try:
+        engine = Engine.open(settings,
+                             notify=lambda line: print(line, file=sys.stderr, flush=True))
+    except BaseException:
+        state.close()
+        raise
+    try:
+        if engine.store().meta.articles == 0:
+            raise TanyaBotError(f"the index at {settings.index_dir} is empty; add articles with "
+                                "`tanya index sync FOLDER` first")
+        if isinstance(engine.generator, PendingGenerator):
+            engine.generator.ready()  # load the model now, not on the first question
+    except BaseException:
         engine.close()
-        raise TanyaBotError(f"the index at {settings.index_dir} is empty; add articles with "
-                            "`tanya index sync FOLDER` first")
-    if isinstance(engine.generator, PendingGenerator):
-        engine.generator.ready()  # load the model now, not on the first question
-    return token, TanyaBot(engine, settings)
+        state.close()
+        raise
+    return token, TanyaBot(engine, settings, state)
 
 
 def run(settings: Settings) -> None:
