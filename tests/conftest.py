@@ -10,6 +10,7 @@ import pytest
 
 from bot.config import Settings
 from bot.config.flat import variables
+from index.backend import Location
 from index.chunking import ChunkSettings
 from index.sources import SourceLimits
 from index.sync import SyncReport, sync
@@ -91,7 +92,7 @@ def corpus(tmp_path: Path) -> Path:
     return folder
 
 
-def run_sync(index_dir: Path, paths: list[str], emb: HashingEmbedder,
+def run_sync(index_dir: Location, paths: list[str], emb: HashingEmbedder,
              chunking: ChunkSettings | None = None, prune: bool = True) -> SyncReport:
     """Sync with test defaults."""
     return sync(index_dir, paths, emb, chunking or ChunkSettings(), SourceLimits(), prune=prune)

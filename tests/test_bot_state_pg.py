@@ -2,7 +2,7 @@
 processes on one database share conversations, buttons and each user's question order, and a
 database that is down stops the start with one line.
 
-The two "processes" are two TanyaBot applications with their own TANYA_HOME, index, model,
+The two "processes" are two TanyaBot applications with their own TANYA_HOME, model,
 fake Telegram server (the load balancer's two halves) and database connection, run on one
 event loop; they share nothing but the database.
 """
@@ -53,14 +53,16 @@ REFUSED = "Altman and the other founders refused [1]."
 @pytest.fixture
 def pair(tmp_path: Path, pg_url: str, caplog: pytest.LogCaptureFixture
          ) -> Iterator[tuple[Harness, Harness]]:
-    """Two bots, each with its own TANYA_HOME, index, model and Telegram, on one database."""
+    """Two bots, each with its own TANYA_HOME, model and Telegram, on one database (the index
+    and the bot's state)."""
     folder = tmp_path / "articles"
     write_corpus(folder)
     with FakeTelegram(token=TOKEN) as tg_a, FakeTelegram(token=TOKEN) as tg_b:
         both = []
         for name, tg in (("a", tg_a), ("b", tg_b)):
             settings = make_settings(tmp_path / name, tg, database_url=pg_url)
-            run_sync(settings.index_dir, [str(folder)], HashingEmbedder())
+            if not both:  # one archive in the database, synced once, read by both
+                run_sync(settings.index_location, [str(folder)], HashingEmbedder())
             both.append(Harness(tg, FakeModel(), settings, folder, caplog))
         yield both[0], both[1]
         for h in both:

@@ -85,8 +85,9 @@ class Admin:
         await msg.reply_text("Syncing…")
         s = self.settings
         try:
-            report = await asyncio.to_thread(sync_sources, s.index_dir, paths, self.engine.embedder,
-                                             s.chunking(), s.source_limits())
+            report = await asyncio.to_thread(sync_sources, s.index_location, paths,
+                                             self.engine.embedder, s.chunking(),
+                                             s.source_limits())
         except TanyaIndexError as exc:
             await msg.reply_text(f"Sync failed: {exc}")
             return
@@ -96,7 +97,7 @@ class Admin:
     async def _index(self, sources: list[str], msg: Message) -> None:
         s = self.settings
         try:
-            report = await asyncio.to_thread(add_sources, s.index_dir, sources,
+            report = await asyncio.to_thread(add_sources, s.index_location, sources,
                                              self.engine.embedder, s.chunking(),
                                              s.source_limits())
         except TanyaIndexError as exc:

@@ -64,8 +64,8 @@ def prepare(settings: Settings) -> tuple[str, TanyaBot]:
         raise
     try:
         if engine.store().meta.articles == 0:
-            raise TanyaBotError(f"the index at {settings.index_dir} is empty; add articles with "
-                                "`tanya index sync FOLDER` first")
+            raise TanyaBotError(f"the index at {settings.index_location} is empty; add articles "
+                                "with `tanya index sync FOLDER` first")
         if isinstance(engine.generator, PendingGenerator):
             engine.generator.ready()  # load the model now, not on the first question
     except BaseException:

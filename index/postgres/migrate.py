@@ -4,7 +4,7 @@ Each database records what it has in `schema_version`. All pending files are app
 transaction that first takes an advisory lock, so two processes starting at once do not both
 migrate: the second waits, then finds nothing left to do. Plain SQL rather than Alembic: no
 SQLAlchemy dependency, and pgvector's and full text search's DDL is SQL anyway. A new file
-takes the next number (0001 is the index; 0002 is left for the bot's state).
+takes the next number (0001 is the index, 0002 the Telegram bot's state).
 """
 
 from __future__ import annotations
