@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import signal
 import statistics
 import sys
 import tempfile
@@ -120,6 +121,8 @@ def _args() -> argparse.Namespace:
 def main() -> None:
     """Command line entry point."""
     args = _args()
+    # A kill (nohup runs) unwinds like an error, so that the bundled server is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped by SIGTERM"))
     with contextlib.ExitStack() as stack:
         url = args.database_url
         if "pgvector" in args.engines and url is None:

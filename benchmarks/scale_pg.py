@@ -136,7 +136,11 @@ def roundtrip_ms(conn: Any, times: int = 200) -> float:
 
 def ladder(conn: Any, queries: Vectors, truth: Sequence[set[int]],
            efs: Sequence[int]) -> list[dict[str, Any]]:
-    """Latency and recall@10 at each hnsw.ef_search (after one warm-up pass at the largest)."""
+    """Latency and recall@10 at each hnsw.ef_search (after one warm-up pass at the largest).
+
+    Each query is asked at every ef_search in turn, so that a change of load on a shared
+    machine falls on all of them alike instead of on one step of the ladder.
+    """
     plan = "\n".join(r[0] for r in conn.execute(
         f"EXPLAIN SELECT id FROM {TABLE} ORDER BY embedding <=> %s LIMIT 10",
         (queries[0],)).fetchall())
@@ -145,19 +149,21 @@ def ladder(conn: Any, queries: Vectors, truth: Sequence[set[int]],
     conn.execute(f"SET hnsw.ef_search = {max(efs)}")
     for q in queries:
         _query(conn, q)
-    steps = []
-    for ef in efs:
-        conn.execute(f"SET hnsw.ef_search = {ef}")
-        latencies, recalls = [], []
-        for q, want in zip(queries, truth, strict=True):
+    latencies: dict[int, list[float]] = {ef: [] for ef in efs}
+    recalls: dict[int, list[float]] = {ef: [] for ef in efs}
+    for q, want in zip(queries, truth, strict=True):
+        for ef in efs:
+            conn.execute(f"SET hnsw.ef_search = {ef}")
             t = time.perf_counter()
             got = _query(conn, q)
-            latencies.append(time.perf_counter() - t)
-            recalls.append(len(want & set(got)) / 10)
-        latencies.sort()
-        steps.append({"ef_search": ef, "median_ms": statistics.median(latencies) * 1000,
-                      "p95_ms": latencies[int(0.95 * (len(latencies) - 1))] * 1000,
-                      "recall@10": statistics.mean(recalls)})
+            latencies[ef].append(time.perf_counter() - t)
+            recalls[ef].append(len(want & set(got)) / 10)
+    steps = []
+    for ef in efs:
+        lat = sorted(latencies[ef])
+        steps.append({"ef_search": ef, "median_ms": statistics.median(lat) * 1000,
+                      "p95_ms": lat[int(0.95 * (len(lat) - 1))] * 1000,
+                      "recall@10": statistics.mean(recalls[ef])})
     return steps
 
 
