@@ -68,8 +68,8 @@ def check_distance(conn: Any, dim: int) -> None:
     except psycopg.OperationalError as exc:
         raise SystemExit(
             "the PostgreSQL server died computing a pgvector distance (an illegal instruction? "
-            "see its log): its vector.so may need a CPU this one is not; rebuild pgvector for "
-            f"this CPU as benchmarks/README.md says ({str(exc).splitlines()[0]})") from exc
+            "see its log): its vector.so may need a CPU this one is not; for the bundled server "
+            f"run `bash scripts/rebuild_pgvector.sh` ({str(exc).splitlines()[0]})") from exc
 
 
 def _copy_rows(ids: np.ndarray[Any, Any], vecs: Vectors) -> bytes:
