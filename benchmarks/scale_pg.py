@@ -23,8 +23,9 @@ from index.embedding import Vectors
 
 TABLE = "tanya_scale_bench"
 RECALL_GOAL = 0.95
-# The bundled server's settings, for a 24 GiB, 2-core machine: the 1M HNSW graph (about
-# 2 GB) must fit maintenance_work_mem or the build slows down by an order of magnitude.
+# The bundled server's settings, for a 24 GiB, 2-core machine: the 1M HNSW graph (a 2 GB
+# index) must fit maintenance_work_mem, or pgvector finishes the build on disk, much more
+# slowly (its README); one parallel worker plus the leader make the 2 cores.
 SERVER_SETTINGS = {"shared_buffers": "4GB", "maintenance_work_mem": "8GB",
                    "max_parallel_maintenance_workers": "1", "jit": "off",
                    "max_wal_size": "8GB", "checkpoint_timeout": "30min"}
