@@ -58,7 +58,7 @@ def pair(tmp_path: Path, pg_url: str, caplog: pytest.LogCaptureFixture
     folder = tmp_path / "articles"
     write_corpus(folder)
     with FakeTelegram(token=TOKEN) as tg_a, FakeTelegram(token=TOKEN) as tg_b:
-        both = []
+        both: list[Harness] = []
         for name, tg in (("a", tg_a), ("b", tg_b)):
             settings = make_settings(tmp_path / name, tg, database_url=pg_url)
             if not both:  # one archive in the database, synced once, read by both
