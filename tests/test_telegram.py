@@ -263,7 +263,7 @@ def h(request: pytest.FixtureRequest, tmp_path: Path,
     with FakeTelegram(token=TOKEN) as tg:
         settings = make_settings(tmp_path, tg,
                                  **state_settings(request, getattr(request, "param", "sqlite")))
-        run_sync(settings.index_dir, [str(folder)], HashingEmbedder())
+        run_sync(settings.index_location, [str(folder)], HashingEmbedder())
         harness = Harness(tg, FakeModel(), settings, folder, caplog)
         yield harness
         if harness.tanya is not None:
@@ -671,7 +671,7 @@ def test_html_breaking_article_text_is_escaped_everywhere(h: Harness) -> None:
              "read </b> then <script>alert('x')</script> and <i>unclosed tags & more. "
              "The Zorblat memo was leaked by an intern.",
              url="https://zorblat.test/memo?a=1&b=<2>", outlet="Tags & <Co>")
-    run_sync(h.settings.index_dir, [str(h.articles)], HashingEmbedder())
+    run_sync(h.settings.index_location, [str(h.articles)], HashingEmbedder())
 
     async def scenario() -> None:
         _, final = await h.ask(USER, "What did the Zorblat memo say?")
@@ -804,8 +804,8 @@ def test_prepare_needs_a_token_and_a_non_empty_index(tmp_path: Path,
     with pytest.raises(TanyaIndexError, match="tanya index sync"):
         prepare(settings)
     write_corpus(tmp_path / "articles")
-    run_sync(settings.index_dir, [str(tmp_path / "articles")], HashingEmbedder())
-    remove(settings.index_dir, ["musk", "rice", "frog"])
+    run_sync(settings.index_location, [str(tmp_path / "articles")], HashingEmbedder())
+    remove(settings.index_location, ["musk", "rice", "frog"])
     with pytest.raises(TanyaBotError, match="tanya index sync"):
         prepare(settings)
 
@@ -822,7 +822,7 @@ def test_a_failed_model_load_stops_the_start_with_an_error(
     settings = flat_settings(home=tmp_path / "home", embed_model="fake-hashing",
                         telegram_token=SecretStr(TOKEN))
     write_corpus(tmp_path / "articles")
-    run_sync(settings.index_dir, [str(tmp_path / "articles")], HashingEmbedder())
+    run_sync(settings.index_location, [str(tmp_path / "articles")], HashingEmbedder())
     with pytest.raises(TanyaBotError, match=f"cannot load model {settings.model.name}: "
                                             f"{type(exc).__name__}"):
         prepare(settings)
@@ -836,7 +836,7 @@ def test_the_token_never_reaches_the_logs(tmp_path: Path, fake_runtime: FakeMode
     try:
         with FakeTelegram(token=TOKEN) as tg:
             settings = make_settings(tmp_path, tg, telegram_token=SecretStr(TOKEN))
-            run_sync(settings.index_dir, [str(tmp_path / "articles")], HashingEmbedder())
+            run_sync(settings.index_location, [str(tmp_path / "articles")], HashingEmbedder())
             token, tanya = prepare(settings)
             assert token == TOKEN
             configure_logging(token)
@@ -920,7 +920,7 @@ def test_two_workers_answer_two_users_at_once_and_keep_each_users_order(
     with FakeTelegram(token=TOKEN) as tg:
         settings = make_settings(tmp_path, tg, telegram_workers=2,
                                  **state_settings(request, store))
-        run_sync(settings.index_dir, [str(folder)], HashingEmbedder())
+        run_sync(settings.index_location, [str(folder)], HashingEmbedder())
         model = CountingModel(delay_s=0.05)
         h = Harness(tg, model, settings, folder, caplog)
 
