@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import psycopg
@@ -20,7 +22,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from index.backend import open_store
 from index.chunking import ChunkSettings
-from index.embedding import fingerprint
+from index.embedding import Vectors, fingerprint
 from index.errors import (
     ArticleNotFoundError,
     DatabaseError,
@@ -343,3 +345,48 @@ def test_a_read_only_role_searches_a_migrated_index(pg_url: str, corpus: Path,
         pg_server.drop(pg_url)
         with pg_server.admin() as conn:
             conn.execute(f'DROP ROLE "{role}"')
+
+
+class SlowEmbedder(HashingEmbedder):
+    """The hashing embedder taking 2 s a batch of passages; `started` is set at the first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = threading.Event()
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        self.started.set()
+        time.sleep(2.0)
+        return super().embed_passages(texts)
+
+
+def test_one_home_answers_while_the_other_syncs(pg_url: str, corpus: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANYA_DATABASE_URL", pg_url)
+    monkeypatch.setenv("TANYA_EMBED_MODEL", "fake-hashing")
+    one, two = Settings(home=tmp_path / "one"), Settings(home=tmp_path / "two")
+    run(Database(pg_url), corpus, HashingEmbedder())
+    for i in range(8):
+        write_md(tmp_path / "more", f"kite{i}.md", f"Kites {i}",
+                 f"A red kite festival in town {i} drew {i + 1},000 people.")
+    slow = SlowEmbedder()
+    syncing = threading.Thread(target=lambda: sync(
+        one.index_location, [str(tmp_path / "more")], slow, one.chunking(),
+        one.source_limits(), prune=False))
+    gen = ScriptedGenerator(*["Altman and the other founders refused [1]."] * 3)
+    engine = Engine(two, HashingEmbedder(), gen, fake_answer_settings())
+    try:
+        syncing.start()
+        assert slow.started.wait(30)  # the sync is under way (embedding the new articles)
+        got = engine.ask("Why did Musk leave OpenAI?", [])
+        assert syncing.is_alive(), "the answer came while the other home was syncing"
+        assert got.stated == "Altman and the other founders refused [1]."
+        assert got.citations[0].article_id == "musk"
+        syncing.join(timeout=60)
+        store = engine.store()
+        assert store.meta.articles == 11
+        assert search(store, HashingEmbedder(), "red kite festival in town 7", 1)[0].article_id \
+            == "kite7"
+    finally:
+        syncing.join(timeout=60)
+        engine.close()
