@@ -44,6 +44,7 @@ def recall_at_5(where: Location, qa: QASet, emb: Embedder) -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not FACQA.is_dir(), reason="../shared is not beside the checkout")
 def test_recall_through_postgresql_matches_the_embedded_index(pg_url: str,
                                                               tmp_path: Path) -> None:
     from index.embedding.bundled import BundledE5Embedder
