@@ -39,8 +39,8 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     engine.close()
 
 
-@pytest.mark.xfail(strict=True, reason="#32 open: the draft says he wanted 'his own AI company' "
-                   "(p 0.55, under the likely boundary); see benchmarks/README.md")
+@pytest.mark.xfail(strict=True, reason="#32, blocked on the model: the 1.5B model's draft is "
+                   "not right enough to be shown (unsure); see benchmarks/README.md")
 def test_the_reference_question_is_answered_with_what_the_article_says(engine: Engine) -> None:
     a = engine.ask(QUESTION, [])
     assert a.certainty in ("sure", "likely"), (a.certainty, a.draft, a.confidence)
