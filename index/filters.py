@@ -13,11 +13,25 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from index.errors import FilterError
 
-_ISO_DAY = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"
 _PARTIAL = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one SQL engine writes what Filters.where needs."""
+
+    mark: str  # a parameter's placeholder
+    iso_day: str  # a.published starts with an ISO day
+    everything: str  # the condition every row passes
+    outlets_as_array: bool  # the outlets as one array parameter (= ANY), not one each (IN)
+
+
+SQLITE = Dialect("?", "a.published GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'", "1",
+                 False)
 
 
 @dataclass(frozen=True)
@@ -32,26 +46,33 @@ class Filters:
     def __bool__(self) -> bool:
         return bool(self.since or self.until or self.outlets)
 
-    def where(self) -> tuple[str, list[str]]:
-        """An SQL condition over the articles table aliased `a`, and its parameters."""
+    def where(self, dialect: Dialect | None = None) -> tuple[str, list[Any]]:
+        """An SQL condition over the articles table aliased `a`, and its parameters, written
+        for `dialect` (SQLite's by default)."""
+        d = dialect or SQLITE
         parts: list[str] = []
-        params: list[str] = []
+        params: list[Any] = []
         dated = []
         if self.since:
-            dated.append("substr(a.published, 1, 10) >= ?")
+            dated.append(f"substr(a.published, 1, 10) >= {d.mark}")
             params.append(self.since.isoformat())
         if self.until:
-            dated.append("substr(a.published, 1, 10) <= ?")
+            dated.append(f"substr(a.published, 1, 10) <= {d.mark}")
             params.append(self.until.isoformat())
         if dated:
-            cond = f"(a.published GLOB '{_ISO_DAY}' AND {' AND '.join(dated)})"
+            cond = f"({d.iso_day} AND {' AND '.join(dated)})"
             if self.soft:
-                cond = f"({cond} OR a.published IS NULL OR a.published NOT GLOB '{_ISO_DAY}')"
+                cond = f"({cond} OR a.published IS NULL OR NOT {d.iso_day})"
             parts.append(cond)
         if self.outlets:
-            parts.append(f"lower(a.outlet) IN ({','.join('?' * len(self.outlets))})")
-            params += [o.casefold() for o in self.outlets]
-        return " AND ".join(parts) or "1", params
+            folded = [o.casefold() for o in self.outlets]
+            if d.outlets_as_array:
+                parts.append(f"lower(a.outlet) = ANY({d.mark})")
+                params.append(folded)
+            else:
+                parts.append(f"lower(a.outlet) IN ({','.join(d.mark * len(folded))})")
+                params += folded
+        return " AND ".join(parts) or d.everything, params
 
     def describe(self) -> str:
         """A short human description, e.g. "since 2023-04-01, outlet Kompas"."""

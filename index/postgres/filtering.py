@@ -1,41 +1,22 @@
 """Search filters (index.filters.Filters) as a PostgreSQL condition over `articles a`.
 
-The same rules as the SQLite condition of Filters.where: a date range passes only articles
-whose `published` starts with an ISO day inside it (and, when soft, undated ones too); an
-outlet is matched without regard to case.
+Filters.where itself, in PostgreSQL's dialect: a date range passes only articles whose
+`published` starts with an ISO day inside it (and, when soft, undated ones too); an outlet is
+matched without regard to case.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from index.filters import Filters
+from index.filters import Dialect, Filters
 
-ISO_DAY = "a.published ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}'"
+POSTGRES = Dialect("%s", "a.published ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}'", "true", True)
 
 
 def condition(filters: Filters | None) -> tuple[str, list[Any]]:
     """(SQL condition with %s placeholders, its parameters); `true` without filters."""
-    if not filters:
-        return "true", []
-    parts: list[str] = []
-    params: list[Any] = []
-    dated = []
-    if filters.since:
-        dated.append("substr(a.published, 1, 10) >= %s")
-        params.append(filters.since.isoformat())
-    if filters.until:
-        dated.append("substr(a.published, 1, 10) <= %s")
-        params.append(filters.until.isoformat())
-    if dated:
-        cond = f"({ISO_DAY} AND {' AND '.join(dated)})"
-        if filters.soft:
-            cond = f"({cond} OR a.published IS NULL OR NOT {ISO_DAY})"
-        parts.append(cond)
-    if filters.outlets:
-        parts.append("lower(a.outlet) = ANY(%s)")
-        params.append([o.casefold() for o in filters.outlets])
-    return " AND ".join(parts) or "true", params
+    return filters.where(POSTGRES) if filters else ("true", [])
 
 
 def chunk_restriction(filters: Filters | None) -> tuple[str, list[Any]]:
