@@ -38,7 +38,7 @@ from bot.config import Settings
 from bot.config.generation import ModelGroup
 from bot.evaluation.runner import build_index, contains_answer
 from bot.evaluation.sets import QASet
-from bot.pipeline import lexical, models, prompts, scales, when, wording
+from bot.pipeline import models, prompts, scales, when, wording
 from bot.pipeline.answer import Answer, answer
 from bot.pipeline.decision import is_refusal, judge
 from bot.pipeline.llm import LlamaCppGenerator
@@ -136,8 +136,7 @@ def rejudge(records: Sequence[Record], emb: Embedder, settings: AnswerSettings) 
         a = r.answer
         if a.evidence:
             asked = a.standalone_question
-            a = replace(a, draft=scales.repaired(a.draft, [e.text for e in a.evidence],
-                                                 lexical.family(lexical.language(asked))))
+            a = replace(a, draft=scales.as_passages_say(a.draft, a.evidence, asked))
             j = judge(asked, when.read(asked, date.today()), a.evidence, a.draft, emb, settings,
                       cut="cut_after_s" in a.timings, scores=a.token_scores,
                       self_yes=a.signals.get("self_yes", math.nan))

@@ -144,8 +144,8 @@ def answer(question: str, *, store: Store, embedder: Embedder, generator: Genera
         settings = replace(settings, calibration=None)
     scores: Scores = []
     asking = messages_for(asked, evidence, prompts)
-    draft = scales.repaired(_generate(asking, generator, settings, events, timings, scores),
-                            [e.text for e in evidence], lexical.family(lexical.language(asked)))
+    draft = scales.as_passages_say(
+        _generate(asking, generator, settings, events, timings, scores), evidence, asked)
     checked = math.nan
     if settings.selfcheck and "cut_after_s" not in timings and not is_refusal(draft):
         t4 = time.perf_counter()

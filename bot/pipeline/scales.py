@@ -10,9 +10,10 @@ is always the passage's own, so the citation checks see a number the passage hol
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from bot.pipeline import lexical
+from bot.pipeline.evidence import Evidence
 
 WORDS = {"en": {3: "thousand", 6: "million", 9: "billion", 12: "trillion"},
          "id": {3: "ribu", 6: "juta", 9: "miliar", 12: "triliun"}}
@@ -27,6 +28,12 @@ def given(passages: Iterable[str]) -> dict[str, set[int]]:
         for raw, word in _SCALED.findall(text):
             out.setdefault(lexical.mantissa(raw), set()).add(lexical.SCALES[word.lower()])
     return out
+
+
+def as_passages_say(draft: str, evidence: Sequence[Evidence], question: str) -> str:
+    """`repaired` over the prompt's passages, in the question's language."""
+    return repaired(draft, [e.text for e in evidence],
+                    lexical.family(lexical.language(question)))
 
 
 def repaired(draft: str, passages: Iterable[str], language: str) -> str:
